@@ -1,0 +1,31 @@
+# Set-up on a fresh Debian-like machine: `make demo` (main job) or `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup test test-all demo lint clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml scripts/install_system_deps.sh
+	bash scripts/install_system_deps.sh
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+test: setup  ## fast CPU test suite (what CI runs)
+	$(BIN)/python -m pytest -q
+
+test-all: setup  ## including the slow tests
+	$(BIN)/python -m pytest -q -m ''
+
+demo: setup  ## offline mini recipe: corpus -> train -> synthesise -> evaluate -> listening test
+	PATH=$(abspath $(BIN)):$$PATH bash egs/mini/run.sh
+
+lint: setup
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf $(VENV) egs/*/exp egs/*/data egs/*/dump

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs the system packages tts-ebm needs: espeak-ng (phonemizer backend and the voice of the
+# offline mini corpus). Idempotent: does nothing when they are already there.
+set -euo pipefail
+missing=()
+command -v espeak-ng >/dev/null 2>&1 || missing+=(espeak-ng)
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "Please install: ${missing[*]} (no apt-get on this machine)" >&2
+  exit 1
+fi
+sudo=""
+[ "$(id -u)" -ne 0 ] && sudo="sudo"
+echo "Installing system packages: ${missing[*]}"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null

@@ -1,0 +1,60 @@
+"""Command-line entry point `tts-ebm`.
+
+Each subcommand lives in its own module under `tts_ebm.commands` and exposes
+`add_arguments(parser)` and `run(args) -> int`. Modules are imported lazily so that
+`tts-ebm --help` stays fast and a heavy dependency of one command (torch, matplotlib)
+does not slow down the others.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from tts_ebm.errors import UserInputError
+
+# subcommand name -> (module under tts_ebm.commands, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "prepare": ("prepare", "download/build a corpus, write manifests, extract features"),
+    "train": ("train", "train an energy-based acoustic model from a YAML config"),
+    "synthesize": ("synthesize", "synthesise speech from text with a trained checkpoint"),
+    "evaluate": ("evaluate", "objective metrics (MCD, log-F0 RMSE, V/UV) of synthesised audio"),
+    "export-listening-test": ("export_listening_test", "build a webMUSHRA / crowdsourcing test"),
+    "analyze-listening-test": ("analyze_listening_test", "MOS / MUSHRA statistics from results"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tts-ebm",
+        description="Energy-based text-to-speech toolkit. Run `tts-ebm COMMAND --help` for details.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, (module_name, help_text) in COMMANDS.items():
+        module = importlib.import_module(f"tts_ebm.commands.{module_name}")
+        command_parser = sub.add_parser(
+            name,
+            help=help_text,
+            description=(module.__doc__ or help_text).strip(),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        module.add_arguments(command_parser)
+        command_parser.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args._run(args) or 0)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except (UserInputError, FileNotFoundError) as error:  # failures the user can fix
+        print(f"tts-ebm {args.command}: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
