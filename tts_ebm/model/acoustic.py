@@ -1,0 +1,159 @@
+"""The energy-based acoustic model: text encoder + durations + energy over mel frames."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Callable, Protocol
+
+import torch
+from torch import Tensor, nn
+
+from tts_ebm.errors import UserInputError
+from tts_ebm.model.alignment import (
+    expand,
+    monotonic_alignment,
+    path_from_durations,
+    sequence_mask,
+)
+from tts_ebm.model.config import ModelConfig
+from tts_ebm.model.encoder import TextEncoder
+from tts_ebm.model.energy import EnergyNetwork
+
+EnergyFn = Callable[[Tensor, Tensor, Tensor], Tensor]
+Criterion = Callable[..., tuple[Tensor, dict[str, Tensor]]]
+
+
+class Sampler(Protocol):
+    def sample(self, energy_fn: EnergyFn, mu: Tensor, mask: Tensor,
+               generator: torch.Generator | None = None) -> tuple[Tensor, Any]: ...
+
+
+@dataclass
+class GenerateOutput:
+    """Result of `AcousticModel.generate`; mel is standardised, zero on padded frames."""
+
+    mel: Tensor        # (B, n_mels, T')
+    mask: Tensor       # (B, 1, T') float 0/1
+    mu: Tensor         # (B, n_mels, T') expanded encoder means
+    durations: Tensor  # (B, L) long frames per token, 0 on padded tokens
+    trace: Any         # the sampler's Trace
+
+
+def random_segments(lengths: Tensor, segment_frames: int) -> tuple[Tensor, Tensor]:
+    """Frame indices (B, S) of one random window per utterance and its validity mask (B, 1, S).
+
+    Utterances shorter than the window start at 0 and are padded (masked). Offsets come
+    from the global torch RNG so that a seeded run is reproducible.
+    """
+    max_offset = (lengths - segment_frames).clamp(min=0)
+    u = torch.rand(lengths.shape[0], device=lengths.device)
+    offsets = (u * (max_offset + 1).to(u.dtype)).long().clamp(max=max_offset)
+    index = offsets[:, None] + torch.arange(segment_frames, device=lengths.device)[None, :]
+    valid = (index < lengths[:, None]).unsqueeze(1)
+    return index, valid
+
+
+def gather_frames(x: Tensor, index: Tensor) -> Tensor:
+    """Pick frames index (B, S) from x (B, ..., T); out-of-range indices give zeros' place."""
+    index = index.clamp(max=x.shape[-1] - 1)
+    shape = (index.shape[0],) + (1,) * (x.dim() - 2) + (index.shape[1],)
+    return x.gather(-1, index.view(shape).expand(*x.shape[:-1], index.shape[1]))
+
+
+class AcousticModel(nn.Module):
+    """Text -> mu (via MAS durations in training, predicted durations at inference) -> energy.
+
+    Training loss = criterion(energy on a random segment) + prior_weight * prior NLL
+    + duration_weight * duration MSE. The criterion's gradient flows into the encoder
+    through mu (as Grad-TTS lets its diffusion loss shape mu); only MAS runs without grad.
+    """
+
+    def __init__(self, config: ModelConfig, n_symbols: int) -> None:
+        super().__init__()
+        self.config = config
+        self.n_symbols = n_symbols
+        self.encoder = TextEncoder(n_symbols, config)
+        self.energy_net = EnergyNetwork(config)
+
+    def energy(self, x: Tensor, mu: Tensor, mask: Tensor) -> Tensor:
+        """E(x, mu, mask) -> (B,): x, mu (B, n_mels, T), mask (B, 1, T)."""
+        return self.energy_net(x, mu, mask)
+
+    def training_step_losses(
+        self,
+        tokens: Tensor,
+        token_lengths: Tensor,
+        mels: Tensor,
+        mel_lengths: Tensor,
+        criterion: Criterion,
+        negatives: Tensor | None = None,
+    ) -> tuple[Tensor, dict[str, Tensor]]:
+        """Total loss and detached logs (loss, criterion, prior, duration, criterion/<term>).
+
+        mels (B, n_mels, T) standardised; negatives (B, K, n_mels, T) on the same frame axis
+        as mels (cut with the same window).
+        """
+        cfg = self.config
+        mu_ph, log_durations, token_mask = self.encoder(tokens, token_lengths)
+        frame_mask = sequence_mask(mel_lengths, mels.shape[-1]).unsqueeze(1).to(mels.dtype)
+        mels = mels * frame_mask
+
+        path = monotonic_alignment(mu_ph.detach(), mels, token_mask, frame_mask)  # (B, L, T)
+        durations = path.sum(-1)
+        # MSE on log d (Grad-TTS/Matcha); every valid token has d >= 1 after MAS.
+        target = torch.log(durations.clamp(min=1)).unsqueeze(1) * token_mask
+        duration_loss = ((log_durations - target) ** 2 * token_mask).sum() / token_mask.sum()
+
+        mu = expand(mu_ph, path)
+        nll = 0.5 * ((mels - mu) ** 2 + math.log(2 * math.pi))
+        prior_loss = (nll * frame_mask).sum() / (frame_mask.sum() * cfg.n_mels)
+
+        index, valid = random_segments(mel_lengths, cfg.segment_frames)
+        mask_seg = valid.to(mels.dtype)
+        x_seg = gather_frames(mels, index) * mask_seg
+        mu_seg = gather_frames(mu, index) * mask_seg
+        neg_seg = None
+        if negatives is not None:
+            if negatives.dim() != 4 or negatives.shape[0] != mels.shape[0] \
+                    or negatives.shape[2:] != mels.shape[1:]:
+                raise ValueError(f"negatives must be (B, K, {mels.shape[1]}, {mels.shape[2]}) "
+                                 f"like mels, got {tuple(negatives.shape)}")
+            neg_seg = gather_frames(negatives, index) * mask_seg.unsqueeze(1)
+
+        crit_loss, crit_logs = criterion(self.energy, x_seg, mu_seg, mask_seg, negatives=neg_seg)
+        loss = crit_loss + cfg.prior_weight * prior_loss + cfg.duration_weight * duration_loss
+        logs = {
+            "loss": loss.detach(),
+            "criterion": crit_loss.detach(),
+            "prior": prior_loss.detach(),
+            "duration": duration_loss.detach(),
+        }
+        logs.update({f"criterion/{k}": torch.as_tensor(v).detach() for k, v in crit_logs.items()})
+        return loss, logs
+
+    def generate(
+        self,
+        tokens: Tensor,
+        token_lengths: Tensor,
+        sampler: Sampler,
+        length_scale: float = 1.0,
+        generator: torch.Generator | None = None,
+    ) -> GenerateOutput:
+        """Predict durations, expand mu, and let the sampler descend the energy from mu."""
+        if not length_scale > 0:
+            raise UserInputError(f"length_scale must be > 0, got {length_scale}")
+        with torch.no_grad():
+            mu_ph, log_durations, token_mask = self.encoder(tokens, token_lengths)
+            durations = torch.ceil(torch.exp(log_durations) * length_scale).clamp(min=1)
+            durations = (durations * token_mask).squeeze(1).long()
+            mel_lengths = durations.sum(1)
+            n_frames = int(mel_lengths.max())
+            mu = expand(mu_ph, path_from_durations(durations, n_frames))
+            mask = sequence_mask(mel_lengths, n_frames).unsqueeze(1).to(mu.dtype)
+        # The sampler needs grad w.r.t. x even if the caller runs under no_grad; mu is
+        # detached, so no graph reaches the encoder.
+        with torch.enable_grad():
+            x, trace = sampler.sample(self.energy, mu, mask, generator=generator)
+        return GenerateOutput(mel=x.detach() * mask, mask=mask, mu=mu, durations=durations,
+                              trace=trace)

@@ -1,0 +1,101 @@
+"""Hyper-parameters of the acoustic model, stored as a plain dict in every checkpoint."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from tts_ebm.errors import UserInputError
+
+ENERGY_HEADS = ("quadratic", "scalar")
+
+
+@dataclass
+class ModelConfig:
+    """Sizes of the text encoder, duration predictor and energy network, and loss weights.
+
+    Defaults are the LJSpeech (Matcha/Grad-TTS sized) model; `tiny()` is for CPU tests.
+    """
+
+    n_mels: int = 80
+    # text encoder (Grad-TTS layout: embedding, conv prenet, transformer, projection to mu)
+    encoder_channels: int = 192
+    encoder_filter_channels: int = 768
+    encoder_heads: int = 2
+    encoder_layers: int = 6
+    encoder_kernel: int = 3
+    encoder_prenet_layers: int = 3
+    encoder_prenet_kernel: int = 5
+    encoder_dropout: float = 0.1
+    # duration predictor on the detached encoder output
+    duration_channels: int = 256
+    duration_kernel: int = 3
+    duration_dropout: float = 0.1
+    # energy network over frames (conv + transformer stack)
+    energy_head: str = "quadratic"
+    energy_channels: int = 256
+    energy_filter_channels: int = 1024
+    energy_heads: int = 4
+    energy_depth: int = 4
+    energy_kernel: int = 3
+    # training
+    segment_frames: int = 172
+    prior_weight: float = 1.0
+    duration_weight: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.energy_head not in ENERGY_HEADS:
+            raise UserInputError(
+                f"energy_head must be one of {list(ENERGY_HEADS)}, got {self.energy_head!r}"
+            )
+        for name in ("n_mels", "encoder_channels", "encoder_filter_channels", "encoder_heads",
+                     "encoder_layers", "encoder_kernel", "encoder_prenet_kernel",
+                     "duration_channels", "duration_kernel", "energy_channels",
+                     "energy_filter_channels", "energy_heads", "energy_depth", "energy_kernel",
+                     "segment_frames"):
+            if int(getattr(self, name)) < 1:
+                raise UserInputError(f"model.{name} must be >= 1, got {getattr(self, name)}")
+        for channels, heads in (("encoder_channels", "encoder_heads"),
+                                ("energy_channels", "energy_heads")):
+            if getattr(self, channels) % getattr(self, heads):
+                raise UserInputError(
+                    f"model.{channels} ({getattr(self, channels)}) must be divisible by "
+                    f"model.{heads} ({getattr(self, heads)})"
+                )
+        for name in ("encoder_kernel", "encoder_prenet_kernel", "duration_kernel",
+                     "energy_kernel"):
+            if getattr(self, name) % 2 == 0:
+                raise UserInputError(f"model.{name} must be odd ('same' padding), "
+                                     f"got {getattr(self, name)}")
+
+    @classmethod
+    def tiny(cls, **overrides: Any) -> "ModelConfig":
+        """A ~100k-parameter model that trains and samples in milliseconds on a CPU."""
+        base = dict(
+            encoder_channels=32, encoder_filter_channels=64, encoder_heads=2, encoder_layers=2,
+            encoder_prenet_layers=1, encoder_dropout=0.0,
+            duration_channels=32, duration_dropout=0.0,
+            energy_channels=32, energy_filter_channels=64, energy_heads=2, energy_depth=2,
+            segment_frames=32,
+        )
+        base.update(overrides)
+        return cls.from_dict(base)
+
+    @classmethod
+    def ljspeech(cls, **overrides: Any) -> "ModelConfig":
+        """The LJSpeech model (~15 M parameters, the size of Grad-TTS / Matcha-TTS)."""
+        return cls.from_dict(dict(overrides))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "ModelConfig":
+        """Build from a dict (checkpoint, YAML); unknown keys are an error, not ignored."""
+        valid = [f.name for f in fields(cls)]
+        unknown = sorted(set(data) - set(valid))
+        if unknown:
+            raise UserInputError(
+                f"unknown model config key(s) {unknown}; valid keys: {', '.join(valid)}"
+            )
+        return cls(**data)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
