@@ -1,0 +1,32 @@
+"""First-order samplers by name: `build(name, **options)`, `names()`.
+
+Adding a sampler: one module with a `Sampler` subclass and one line in `_REGISTRY`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tts_ebm import _registry
+from tts_ebm.samplers.annealed import AnnealedLangevin
+from tts_ebm.samplers.base import Sampler, Trace
+from tts_ebm.samplers.gd import GradientDescent
+from tts_ebm.samplers.langevin import Langevin
+
+_REGISTRY: dict[str, type[Sampler]] = {
+    "annealed": AnnealedLangevin,
+    "gd": GradientDescent,
+    "langevin": Langevin,
+}
+
+__all__ = ["Sampler", "Trace", "build", "names"]
+
+
+def names() -> list[str]:
+    """Registered sampler names, sorted."""
+    return sorted(_REGISTRY)
+
+
+def build(name: str, **options: Any) -> Sampler:
+    """A sampler from its name and options; UserInputError names bad names/options."""
+    return _registry.build(_REGISTRY, "sampler", name, options)
