@@ -1,0 +1,172 @@
+"""Corpus feature extraction: log-mels, phonemes, train statistics, and a list of what was skipped.
+
+Each mel is written atomically and reused when present, so a killed run resumes where it
+stopped; index files and statistics are written at the end from all utterances, cached or new.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from data_prep.audio import AudioError, load_audio
+from data_prep.features import N_MELS, mel_spectrogram
+from data_prep.manifests import SPLITS, ManifestEntry, read_manifest, write_tsv
+from tts_ebm.errors import UserInputError
+from tts_ebm.text import is_speakable, normalize_text, phonemize
+
+FEATURE_HEADER = ("id", "n_frames", "phonemes", "text")
+SKIPPED_HEADER = ("id", "reason")
+
+
+@dataclass
+class _Result:
+    id: str
+    n_frames: int = 0
+    total: np.ndarray | None = None  # per-bin sum over frames (float64)
+    squares: np.ndarray | None = None  # per-bin sum of squares
+    cached: bool = False
+    error: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def _load_cached(path: Path) -> np.ndarray | None:
+    try:
+        mel = np.load(path)
+    except (OSError, ValueError, EOFError):
+        return None
+    return mel if mel.ndim == 2 and mel.shape[0] == N_MELS and mel.shape[1] > 0 else None
+
+
+def _extract_one(utt: str, audio: str, out_path: Path) -> _Result:
+    """Compute (or reuse) one mel; errors the user can fix become a skip reason."""
+    mel = _load_cached(out_path) if out_path.exists() else None
+    cached = mel is not None
+    notes: list[str] = []
+    if mel is None:
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                wav = load_audio(audio)
+            notes = [str(w.message) for w in caught]
+            mel = mel_spectrogram(wav)
+        except (AudioError, FileNotFoundError, UserInputError) as error:
+            return _Result(utt, error=str(error))
+        tmp = out_path.with_name(f".{out_path.name}.tmp{os.getpid()}")
+        with open(tmp, "wb") as f:
+            np.save(f, mel.astype(np.float32))
+        os.replace(tmp, out_path)
+    mel64 = mel.astype(np.float64)
+    return _Result(
+        utt, mel.shape[1], mel64.sum(axis=1), (mel64**2).sum(axis=1), cached=cached, notes=notes
+    )
+
+
+def _init_worker() -> None:
+    import torch
+
+    torch.set_num_threads(1)  # the pool provides the parallelism
+
+
+@dataclass
+class ExtractSummary:
+    counts: dict[str, int]
+    cached: int
+    skipped: list[tuple[str, str]]
+    notes: list[str]
+    out_dir: Path
+
+    def __str__(self) -> str:
+        done = ", ".join(f"{split} {n}" for split, n in self.counts.items())
+        line = f"features: {done} utterances ({self.cached} reused from a previous run)"
+        if self.notes:
+            line += f"; {len(self.notes)} resampled"
+        if self.skipped:
+            line += f"; {len(self.skipped)} skipped, see {self.out_dir / 'skipped.tsv'}"
+        return line
+
+
+def _phonemes(entries: list[ManifestEntry]) -> dict[str, str]:
+    """id -> phonemes of the normalised text, batched in one phonemizer call."""
+    normalized = [normalize_text(e.text) for e in entries]
+    return dict(zip((e.id for e in entries), phonemize(normalized)))
+
+
+def prepare_features(
+    manifest_dir: str | Path, out_dir: str | Path, workers: int = 2
+) -> ExtractSummary:
+    """Write DUMP/mels/<id>.npy, DUMP/{split}.tsv, DUMP/stats.json and DUMP/skipped.tsv."""
+    manifest_dir, out_dir = Path(manifest_dir), Path(out_dir)
+    if not (manifest_dir / "train.tsv").is_file():
+        raise FileNotFoundError(f"no train.tsv in {manifest_dir}; run `tts-ebm prepare` first")
+    manifests = {
+        split: read_manifest(manifest_dir / f"{split}.tsv")
+        for split in SPLITS
+        if (manifest_dir / f"{split}.tsv").is_file()
+    }
+    (out_dir / "mels").mkdir(parents=True, exist_ok=True)
+    entries = [e for split_entries in manifests.values() for e in split_entries]
+    phonemes = _phonemes(entries)
+    skipped = [(e.id, "text yields no phonemes") for e in entries if not is_speakable(phonemes[e.id])]
+    bad_text = {utt for utt, _ in skipped}
+    jobs = [e for e in entries if e.id not in bad_text]
+
+    results: dict[str, _Result] = {}
+    args = [(e.id, e.audio, out_dir / "mels" / f"{e.id}.npy") for e in jobs]
+    progress = tqdm(total=len(args), desc="features", unit="utt")
+    if workers <= 1:
+        for arg in args:
+            results[arg[0]] = _extract_one(*arg)
+            progress.update()
+    else:
+        context = get_context("spawn")  # torch is not fork-safe once its thread pool is running
+        with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker) as pool:
+            for result in pool.map(_extract_one, *zip(*args), chunksize=8):
+                results[result.id] = result
+                progress.update()
+    progress.close()
+
+    skipped += [(r.id, r.error) for r in results.values() if r.error]
+    ok = {utt: r for utt, r in results.items() if not r.error}
+    counts = {}
+    for split, split_entries in manifests.items():
+        rows = [
+            (e.id, ok[e.id].n_frames, phonemes[e.id], " ".join(e.text.split()))
+            for e in split_entries
+            if e.id in ok
+        ]
+        write_tsv(out_dir / f"{split}.tsv", FEATURE_HEADER, rows)
+        counts[split] = len(rows)
+    write_tsv(out_dir / "skipped.tsv", SKIPPED_HEADER, [(u, " ".join(r.split())) for u, r in skipped])
+
+    train = [ok[e.id] for e in manifests["train"] if e.id in ok]
+    if not train:
+        raise UserInputError(
+            f"no train utterance could be extracted from {manifest_dir}; see {out_dir / 'skipped.tsv'}"
+        )
+    _write_stats(out_dir / "stats.json", train)
+    return ExtractSummary(
+        counts,
+        cached=sum(r.cached for r in ok.values()),
+        skipped=skipped,
+        notes=[note for r in ok.values() for note in r.notes],
+        out_dir=out_dir,
+    )
+
+
+def _write_stats(path: Path, train: list[_Result]) -> None:
+    n = sum(r.n_frames for r in train)
+    mean = sum(r.total for r in train) / n
+    std = np.sqrt(np.maximum(sum(r.squares for r in train) / n - mean**2, 0.0))
+    stats = {"mean": mean.tolist(), "std": std.tolist(), "n_frames": int(n)}
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp.write_text(json.dumps(stats, indent=1))
+    os.replace(tmp, path)
