@@ -1,0 +1,201 @@
+"""Vocoder: original HiFi-GAN format, spec strings, safe loading, Hub cache, Griffin-Lim fallback."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import huggingface_hub.constants
+import numpy as np
+import pytest
+import torch
+
+import vocoder
+from tts_ebm.errors import UserInputError
+from vocoder.griffin_lim import GriffinLimVocoder
+from vocoder.hifigan import Generator, HiFiGANConfig, HiFiGANVocoder
+from vocoder.spec import parse_spec
+
+V2_JSON = {  # the original config_v2.json generator keys, plus training keys that are ignored
+    "resblock": "1", "num_gpus": 0, "batch_size": 16, "learning_rate": 0.0002,
+    "upsample_rates": [8, 8, 2, 2], "upsample_kernel_sizes": [16, 16, 4, 4],
+    "upsample_initial_channel": 128, "resblock_kernel_sizes": [3, 7, 11],
+    "resblock_dilation_sizes": [[1, 3, 5], [1, 3, 5], [1, 3, 5]],
+    "segment_size": 8192, "num_mels": 80, "n_fft": 1024, "hop_size": 256, "win_size": 1024,
+    "sampling_rate": 22050, "fmin": 0, "fmax": 8000,
+}
+
+
+def _param_names(prefix: str, conv_shape: tuple[int, ...]) -> dict[str, tuple[int, ...]]:
+    return {f"{prefix}.weight_g": (conv_shape[0], 1, 1), f"{prefix}.weight_v": conv_shape,
+            f"{prefix}.bias": (conv_shape[1] if prefix.startswith("ups") else conv_shape[0],)}
+
+
+def _expected_v1_state() -> dict[str, tuple[int, ...]]:
+    """Names and shapes of jik876/hifi-gan's V1 generator, written out from the paper's layout."""
+    expected = _param_names("conv_pre", (512, 80, 7))
+    channels, block = 512, 0
+    for i, kernel in enumerate([16, 16, 4, 4]):
+        expected |= _param_names(f"ups.{i}", (channels, channels // 2, kernel))
+        channels //= 2
+        for k in (3, 7, 11):
+            for group in ("convs1", "convs2"):
+                for m in range(3):
+                    expected |= _param_names(f"resblocks.{block}.{group}.{m}", (channels, channels, k))
+            block += 1
+    return expected | _param_names("conv_post", (1, 32, 7))
+
+
+def _write_checkpoint(directory: Path, config: dict, name: str = "g_02500000", seed: int = 0) -> Path:
+    torch.manual_seed(seed)
+    generator = Generator(HiFiGANConfig.from_dict(config))
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / name
+    torch.save({"generator": generator.state_dict()}, path)
+    (directory / "config.json").write_text(json.dumps(config))
+    return path
+
+
+@pytest.fixture
+def offline_hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty Hub cache with HF_HUB_OFFLINE=1 (constants are read at import, so patch both)."""
+    cache = tmp_path / "hub"
+    cache.mkdir()
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_CACHE", str(cache))
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(cache))
+    return cache
+
+
+def test_v1_names_shapes_and_size_match_the_original() -> None:
+    state = Generator(HiFiGANConfig.v1()).state_dict()
+    assert {k: tuple(v.shape) for k, v in state.items()} == _expected_v1_state()
+    n_params = sum(v.numel() for v in state.values())
+    assert 13.90e6 < n_params < 13.95e6  # the paper reports 13.92 M for V1
+
+
+@pytest.mark.parametrize(("config", "millions"), [(HiFiGANConfig.v2(), 0.93), (HiFiGANConfig.v3(), 1.46)])
+def test_v2_v3_sizes(config: HiFiGANConfig, millions: float) -> None:
+    n_params = sum(p.numel() for p in Generator(config).parameters())
+    assert abs(n_params / 1e6 - millions) < 0.01
+
+
+def test_weight_norm_removal_keeps_output_and_batching_is_per_item() -> None:
+    torch.manual_seed(0)
+    generator = Generator(HiFiGANConfig.v3())
+    mel = torch.randn(3, 80, 9) - 5.0
+    with torch.no_grad():
+        reference = generator(mel).squeeze(1)
+    voc = HiFiGANVocoder(generator, torch.device("cpu"))
+    wav = voc(mel)
+    assert wav.shape == (3, 9 * 256) and voc.hop_length == 256 and voc.sample_rate == 22050
+    assert torch.allclose(wav, reference, atol=1e-5)
+    assert wav.abs().max() <= 1.0
+    assert torch.allclose(voc(mel[1:2]), wav[1:2], atol=1e-5)
+
+
+def test_local_path_loads_strictly_and_finds_config(tmp_path: Path) -> None:
+    path = _write_checkpoint(tmp_path / "v2", V2_JSON)
+    voc = vocoder.load(str(path), device="cpu")
+    torch.manual_seed(0)
+    expected = HiFiGANVocoder(Generator(HiFiGANConfig.from_dict(V2_JSON)), torch.device("cpu"))
+    mel = torch.randn(1, 80, 6)
+    assert torch.equal(voc(mel), expected(mel))
+    other = tmp_path / "elsewhere.json"
+    other.write_text(json.dumps(V2_JSON))
+    (tmp_path / "v2" / "config.json").unlink()
+    with pytest.raises(FileNotFoundError, match="config"):
+        vocoder.load(str(path))
+    assert vocoder.load(str(path), config=other).hop_length == 256
+
+
+def test_hf_spec_reads_the_hub_cache_offline(offline_hub: Path, tmp_path: Path) -> None:
+    local = _write_checkpoint(tmp_path / "src", V2_JSON, name="hifigan.bin")
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    repo = offline_hub / "models--someone--tiny-vocoder"
+    snapshot = repo / "snapshots" / commit
+    snapshot.mkdir(parents=True)
+    (snapshot / "hifigan.bin").write_bytes(local.read_bytes())
+    (snapshot / "hifigan.json").write_text(json.dumps(V2_JSON))  # <stem>.json wins over config.json
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(commit)
+    mel = torch.randn(2, 80, 5) - 4.0
+    from_hub = vocoder.load("hf:someone/tiny-vocoder/hifigan.bin", device="cpu")(mel)
+    from_path = vocoder.load(str(local), device="cpu")(mel)
+    assert torch.equal(from_hub, from_path)
+    pinned = vocoder.load(f"hf:someone/tiny-vocoder/hifigan.bin@{commit}", device="cpu")(mel)
+    assert torch.equal(pinned, from_path)
+
+
+def test_pickled_objects_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "evil.pt"
+    state = Generator(HiFiGANConfig.v2()).state_dict()
+    torch.save({"generator": state, "h": np.dtype("float32").type, "extra": Path("x")}, path)
+    (tmp_path / "config.json").write_text(json.dumps(V2_JSON))
+    with pytest.raises(UserInputError, match="refusing to load vocoder checkpoint .*arbitrary code"):
+        vocoder.load(str(path))
+
+
+def test_truncated_foreign_and_mismatched_checkpoints(tmp_path: Path) -> None:
+    path = _write_checkpoint(tmp_path, V2_JSON)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(UserInputError, match="truncated"):
+        vocoder.load(str(path))
+    torch.save({"model": {}}, path)
+    with pytest.raises(UserInputError, match="'generator'"):
+        vocoder.load(str(path))
+    torch.save({"generator": Generator(HiFiGANConfig.v3()).state_dict()}, path)
+    with pytest.raises(UserInputError, match="does not match its config"):
+        vocoder.load(str(path))
+    with pytest.raises(FileNotFoundError, match="not found"):
+        vocoder.load(str(tmp_path / "missing.bin"))
+
+
+def test_spec_parsing() -> None:
+    spec = parse_spec("hf:facebook/fastspeech2-en-ljspeech/hifigan.bin")
+    assert (spec.kind, spec.repo_id, spec.filename, spec.revision) == (
+        "hf", "facebook/fastspeech2-en-ljspeech", "hifigan.bin", None)
+    spec = parse_spec("hf:o/r/sub/g.pt@v1.0")
+    assert (spec.repo_id, spec.filename, spec.revision) == ("o/r", "sub/g.pt", "v1.0")
+    assert parse_spec("Griffin-Lim").kind == "griffin-lim"
+    assert parse_spec("~/voc/g.pt").path == Path.home() / "voc" / "g.pt"
+    for bad in ("", "hf:owner/file.bin", "hf:o//f", "hf:o/r/f@"):
+        with pytest.raises(UserInputError):
+            parse_spec(bad)
+
+
+def test_default_falls_back_to_griffin_lim_with_one_line(offline_hub: Path, capsys) -> None:
+    voc = vocoder.load_or_fallback(None, device="cpu")
+    assert isinstance(voc, GriffinLimVocoder)
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and "Griffin-Lim" in lines[0] and vocoder.DEFAULT_SPEC in lines[0]
+    with pytest.raises(vocoder.VocoderUnavailableError, match="not in the Hugging Face cache"):
+        vocoder.load_or_fallback(vocoder.DEFAULT_SPEC, device="cpu")
+
+
+def test_griffin_lim_inverts_a_mel() -> None:
+    voc = vocoder.load("griffin-lim", device="cpu")
+    t = np.arange(22050 // 2) / 22050
+    wav = (0.5 * np.sin(2 * np.pi * 220 * t) + 0.2 * np.sin(2 * np.pi * 1300 * t)).astype(np.float32)
+    mel = _log_mel(wav)
+    out = voc(torch.from_numpy(mel)[None])
+    assert out.shape == (1, mel.shape[1] * 256) and out.abs().max() <= 1.0
+    error = np.abs(_log_mel(out[0].numpy()) - mel)[:, 2:-2]
+    loud = mel[:, 2:-2] > mel.max() - 4.0
+    assert error[loud].mean() < 0.15  # a gain error of 0.8x alone would give 0.22
+
+
+def test_bad_mels_are_rejected() -> None:
+    voc = vocoder.load("griffin-lim", device="cpu")
+    with pytest.raises(UserInputError, match="NaN"):
+        voc(torch.full((1, 80, 4), float("nan")))
+    with pytest.raises(UserInputError, match="shape"):
+        voc(torch.zeros(80, 4))
+
+
+def _log_mel(wav: np.ndarray) -> np.ndarray:
+    from data_prep.features import mel_spectrogram
+
+    return np.asarray(mel_spectrogram(wav, sample_rate=22050), dtype=np.float32)

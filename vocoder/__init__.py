@@ -1,0 +1,84 @@
+"""Vocoders named by a spec string: `hf:OWNER/REPO/FILE[@REV]`, a local path, `griffin-lim`.
+
+Every vocoder is callable on a raw log-mel (B, 80, T) and returns a waveform (B, T * hop_length)
+with attributes `sample_rate` and `hop_length`.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Protocol
+
+import torch
+
+from tts_ebm.errors import UserInputError
+from vocoder.device import resolve_device
+from vocoder.griffin_lim import GriffinLimVocoder
+from vocoder.hifigan import Generator, HiFiGANConfig, HiFiGANVocoder
+from vocoder.loading import (
+    VocoderUnavailableError,
+    fetch_hf,
+    local_files,
+    read_config,
+    read_generator_state,
+)
+from vocoder.spec import GRIFFIN_LIM, parse_spec
+
+__all__ = [
+    "DEFAULT_SPEC", "GRIFFIN_LIM", "Generator", "HiFiGANConfig", "Vocoder",
+    "VocoderUnavailableError", "load", "load_or_fallback",
+]
+
+DEFAULT_SPEC = "hf:facebook/fastspeech2-en-ljspeech/hifigan.bin"
+logger = logging.getLogger(__name__)
+
+
+class Vocoder(Protocol):
+    sample_rate: int
+    hop_length: int
+
+    def __call__(self, log_mel: torch.Tensor) -> torch.Tensor: ...
+
+
+def load(
+    spec: str, device: str | torch.device | None = None, *, config: str | Path | None = None
+) -> Vocoder:
+    """Load the vocoder named by `spec`; `config` overrides the JSON found beside a local file."""
+    parsed = parse_spec(spec)
+    target = resolve_device(device)
+    if parsed.kind == "griffin-lim":
+        return GriffinLimVocoder(target)
+    if parsed.kind == "hf":
+        checkpoint, config_path = fetch_hf(parsed)
+        if config is not None:
+            config_path = Path(config)
+    else:
+        checkpoint, config_path = local_files(parsed.path, config)
+    generator = Generator(read_config(config_path))
+    try:
+        generator.load_state_dict(read_generator_state(checkpoint), strict=True)
+    except RuntimeError as error:
+        raise UserInputError(
+            f"vocoder checkpoint {checkpoint} does not match its config {config_path}: {error}"
+        ) from error
+    return HiFiGANVocoder(generator, target)
+
+
+def load_or_fallback(spec: str | None = None, device: str | torch.device | None = None) -> Vocoder:
+    """Load `spec`; with no spec, the default — or Griffin-Lim if the default cannot be fetched.
+
+    An explicitly named vocoder that cannot be loaded is an error: silently swapping a
+    user's choice for a worse one would hide the problem.
+    """
+    if spec is not None:
+        return load(spec, device)
+    try:
+        return load(DEFAULT_SPEC, device)
+    except VocoderUnavailableError as error:
+        reason = str(error).splitlines()[0]
+        print(f"vocoder: default {DEFAULT_SPEC} unavailable ({reason}); using Griffin-Lim",
+              file=sys.stderr)
+        logger.debug("default vocoder unavailable", exc_info=error)
+        return load(GRIFFIN_LIM, device)
