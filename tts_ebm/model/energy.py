@@ -65,13 +65,11 @@ class EnergyNetwork(nn.Module):
 
     def features(self, x: Tensor, mu: Tensor, mask: Tensor) -> Tensor:
         """Per-frame output: f(x, mu) for `quadratic` (B, D, T), h(x, mu) for `scalar` (B, 1, T)."""
-        x = x * mask
-        mu = mu * mask
-        h = self.inp(torch.cat([x, mu], dim=1)) * mask
+        h = self.inp(torch.cat([x, mu], dim=1) * mask) * mask
         for block in self.blocks:
             h = block(h, mask)
         out = self.out(self.act(self.norm(h)) * mask) * mask
-        return mu + out if self.head == "quadratic" else out
+        return mu * mask + out if self.head == "quadratic" else out
 
     def forward(self, x: Tensor, mu: Tensor, mask: Tensor) -> Tensor:
         """x, mu (B, D, T); mask (B, 1, T) float 0/1 -> energies (B,)."""
