@@ -222,7 +222,9 @@ def test_criterion_gradient_reaches_encoder_but_duration_loss_does_not(model):
 
     model.zero_grad()
     model.config.duration_weight = 1.0
-    zero = lambda *a, **k: (torch.zeros(()), {})  # noqa: E731
+    def zero(*args, **kwargs):
+        return torch.zeros(()), {}
+
     loss, _ = model.training_step_losses(tokens, token_lengths, mels, mel_lengths, zero)
     loss.backward()
     assert model.encoder.duration.proj.weight.grad.abs().sum() > 0
@@ -311,8 +313,8 @@ def test_with_project_criterion_and_sampler(model):
     criteria = pytest.importorskip("tts_ebm.criteria")
     samplers = pytest.importorskip("tts_ebm.samplers")
     tokens, token_lengths, mels, mel_lengths = batch()
-    loss, logs = model.training_step_losses(tokens, token_lengths, mels, mel_lengths,
-                                            criteria.build("delta"))
+    loss, _ = model.training_step_losses(tokens, token_lengths, mels, mel_lengths,
+                                         criteria.build("delta"))
     loss.backward()
     assert torch.isfinite(loss) and model.encoder.proj_mu.weight.grad.abs().sum() > 0
     model.eval()

@@ -69,25 +69,25 @@ class ModelConfig:
                                      f"got {getattr(self, name)}")
 
     @classmethod
-    def tiny(cls, **overrides: Any) -> "ModelConfig":
+    def tiny(cls, **overrides: Any) -> ModelConfig:
         """A ~100k-parameter model that trains and samples in milliseconds on a CPU."""
-        base = dict(
-            encoder_channels=32, encoder_filter_channels=64, encoder_heads=2, encoder_layers=2,
-            encoder_prenet_layers=1, encoder_dropout=0.0,
-            duration_channels=32, duration_dropout=0.0,
-            energy_channels=32, energy_filter_channels=64, energy_heads=2, energy_depth=2,
-            segment_frames=32,
-        )
+        base: dict[str, Any] = {
+            "encoder_channels": 32, "encoder_filter_channels": 64, "encoder_heads": 2,
+            "encoder_layers": 2, "encoder_prenet_layers": 1, "encoder_dropout": 0.0,
+            "duration_channels": 32, "duration_dropout": 0.0,
+            "energy_channels": 32, "energy_filter_channels": 64, "energy_heads": 2,
+            "energy_depth": 2, "segment_frames": 32,
+        }
         base.update(overrides)
         return cls.from_dict(base)
 
     @classmethod
-    def ljspeech(cls, **overrides: Any) -> "ModelConfig":
+    def ljspeech(cls, **overrides: Any) -> ModelConfig:
         """The LJSpeech model (~15 M parameters, the size of Grad-TTS / Matcha-TTS)."""
         return cls.from_dict(dict(overrides))
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "ModelConfig":
+    def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
         """Build from a dict (checkpoint, YAML); unknown keys are an error, not ignored."""
         valid = [f.name for f in fields(cls)]
         unknown = sorted(set(data) - set(valid))
