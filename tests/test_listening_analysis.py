@@ -80,7 +80,11 @@ def _mushra_rows(ids, bad_listener_ref: float) -> tuple[list[list], dict[str, li
         for i, utt in enumerate(UTTERANCES):
             page = f"trial{i:02d}"
             ref = bad_listener_ref if listener == 3 else float(rng.integers(92, 101))
-            scores = {"reference": ref, "good": float(rng.integers(60, 80)), "bad": float(rng.integers(20, 40))}
+            scores = {
+                "reference": ref,
+                "good": float(rng.integers(60, 80)),
+                "bad": float(rng.integers(20, 40)),
+            }
             for system, score in scores.items():
                 stimulus = "reference" if system == "reference" else ids[(system, utt)]
                 rows.append(["t", f"L{listener}", page, stimulus, score, 900, ""])
@@ -90,8 +94,15 @@ def _mushra_rows(ids, bad_listener_ref: float) -> tuple[list[list], dict[str, li
     return rows, kept
 
 
-MUSHRA_HEADER = ["session_test_id", "session_uuid", "trial_id", "rating_stimulus", "rating_score",
-                 "rating_time", "rating_comment"]
+MUSHRA_HEADER = [
+    "session_test_id",
+    "session_uuid",
+    "trial_id",
+    "rating_stimulus",
+    "rating_score",
+    "rating_time",
+    "rating_comment",
+]
 
 
 def test_mushra_screening_excludes_the_planted_listener(tmp_path, key):
@@ -118,8 +129,10 @@ def test_mushra_screening_excludes_the_planted_listener(tmp_path, key):
 def test_screening_keeps_a_listener_at_the_15_percent_limit():
     from tts_ebm.listening.ratings import Rating
 
-    ratings = [Rating("L", "reference", "reference", f"u{i}", f"p{i}", 80.0 if i < 3 else 100.0)
-               for i in range(20)]  # 3/20 = 15 %: not more than 15 %
+    ratings = [
+        Rating("L", "reference", "reference", f"u{i}", f"p{i}", 80.0 if i < 3 else 100.0)
+        for i in range(20)
+    ]  # 3/20 = 15 %: not more than 15 %
     assert stats.screen_hidden_reference(ratings).excluded == {}
     ratings[3] = Rating("L", "reference", "reference", "u3", "p3", 89.0)  # 4/20 = 20 %
     assert stats.screen_hidden_reference(ratings).excluded == {"L": 0.2}
@@ -127,16 +140,25 @@ def test_screening_keeps_a_listener_at_the_15_percent_limit():
 
 def test_lss_results_without_listener_ids_use_unpaired_tests(tmp_path, key):
     key_path, ids = key
-    rows = [["t", "mos", f" {5 if s == 'good' else 1} ", ids[(s, u)], 1200]
-            for u in UTTERANCES for s in SYSTEMS for _ in range(2)]
-    results = _write_csv(tmp_path / "lss.csv",
-                         ["session_test_id", "trial_id", "stimuli_rating", "stimuli", "rating_time"], rows)
+    rows = [
+        ["t", "mos", f" {5 if s == 'good' else 1} ", ids[(s, u)], 1200]
+        for u in UTTERANCES
+        for s in SYSTEMS
+        for _ in range(2)
+    ]
+    results = _write_csv(
+        tmp_path / "lss.csv",
+        ["session_test_id", "trial_id", "stimuli_rating", "stimuli", "rating_time"],
+        rows,
+    )
     analysis = analyze_results(results, key_path)
     assert analysis.kind == "lss" and analysis.listeners == []
     assert {s.system: s.mean for s in analysis.summaries} == {"good": 5.0, "bad": 1.0}
     (comparison,) = analysis.comparisons
     expected = sps.mannwhitneyu([5] * 12, [1] * 12, alternative="two-sided")
-    assert comparison.test == "mann-whitney" and comparison.p_value == pytest.approx(expected.pvalue)
+    assert comparison.test == "mann-whitney" and comparison.p_value == pytest.approx(
+        expected.pvalue
+    )
 
 
 def test_holm_matches_manual_step_down():
@@ -151,16 +173,20 @@ def test_unknown_stimuli_are_an_error_naming_them(tmp_path, key):
     results = _write_csv(tmp_path / "crowd.csv", ["stimulus_id", "worker_id", "score"], rows)
     with pytest.raises(UserInputError, match="2 row.*'s_nope'.*'s_gone'"):
         analyze_results(results, key_path)
-    mushra = _write_csv(tmp_path / "mushra.csv", MUSHRA_HEADER,
-                        [["t", "L0", "trial99", "reference", 100, 1, ""]])
+    mushra = _write_csv(
+        tmp_path / "mushra.csv", MUSHRA_HEADER, [["t", "L0", "trial99", "reference", 100, 1, ""]]
+    )
     with pytest.raises(UserInputError, match="'reference' \\(page 'trial99'\\)"):
         analyze_results(mushra, key_path)
 
 
 def test_out_of_range_scores_are_rejected(tmp_path, key):
     key_path, ids = key
-    results = _write_csv(tmp_path / "crowd.csv", ["stimulus_id", "worker_id", "score"],
-                         [[ids[("good", "u0")], "w1", 7]])
+    results = _write_csv(
+        tmp_path / "crowd.csv",
+        ["stimulus_id", "worker_id", "score"],
+        [[ids[("good", "u0")], "w1", 7]],
+    )
     with pytest.raises(UserInputError, match="crowd.csv:2: score 7 outside 1..5"):
         analyze_results(results, key_path)
 
@@ -172,7 +198,10 @@ def test_command_writes_markdown_json_and_plot(tmp_path, key, capsys):
     parser = argparse.ArgumentParser()
     command.add_arguments(parser)
     out = tmp_path / "analysis"
-    assert command.run(parser.parse_args([str(results), "--key", str(key_path), "--out", str(out)])) == 0
+    assert (
+        command.run(parser.parse_args([str(results), "--key", str(key_path), "--out", str(out)]))
+        == 0
+    )
     markdown = (out / "results.md").read_text()
     assert "| good | 24 |" in markdown and "0 excluded" in markdown
     assert json.loads((out / "results.json").read_text())["kind"] == "mushra"

@@ -24,7 +24,11 @@ from tts_ebm.listening.export import ExportOptions, export_listening_test
 
 pytestmark = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs espeak-ng")
 
-SENTENCES = {"LJ901-0001": "Good morning.", "LJ901-0002": "It is raining.", "LJ901-0003": "Thank you."}
+SENTENCES = {
+    "LJ901-0001": "Good morning.",
+    "LJ901-0002": "It is raining.",
+    "LJ901-0003": "Thank you.",
+}
 SYSTEMS = {"ebm_delta": ("en-us", "50"), "ebm_nce": ("en-gb", "80")}
 TARGET = -23.0
 
@@ -44,14 +48,18 @@ def corpus(tmp_path_factory) -> Path:
     for utt, text in SENTENCES.items():
         _speak(root / "reference" / f"{utt}.wav", text, "en", "40")
         for name, (voice, pitch) in SYSTEMS.items():
-            _speak(root / name / f"{utt}.wav", text, voice, pitch, 16000 if name == "ebm_nce" else None)
+            _speak(
+                root / name / f"{utt}.wav", text, voice, pitch, 16000 if name == "ebm_nce" else None
+            )
     _speak(root / "ebm_delta" / "LJ901-0099.wav", "Extra.", "en-us", "50")
     _speak(root / "reference" / "LJ901-0099.wav", "Extra.", "en", "40")
     return root
 
 
 def _conditions(root: Path, reference: bool = True):
-    return build_conditions({n: root / n for n in SYSTEMS}, root / "reference" if reference else None, {})
+    return build_conditions(
+        {n: root / n for n in SYSTEMS}, root / "reference" if reference else None, {}
+    )
 
 
 @pytest.fixture(scope="module")
@@ -100,29 +108,33 @@ def test_missing_and_resampled_inputs_are_reported(mushra, corpus):
     assert resampled == {"ebm_nce"} and set(report.resampled.values()) == {16000}
 
 
+def _similarity(stimulus: np.ndarray, source: np.ndarray) -> float:
+    """Normalised correlation over the common length: independent of gain and padding."""
+    n = min(len(source), len(stimulus))
+    a, b = stimulus[:n], source[:n]
+    return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b) + 1e-12))
+
+
 def test_key_maps_every_stimulus_back_to_its_source(mushra, corpus):
     """Normalised correlation with every source: the keyed one must be the clear best match."""
     out, _ = mushra
     key = _key(out)
     assert len(key) == 3 * len(SENTENCES)
     audio_dir = next((out / "webmushra" / "configs" / "resources" / "audio").iterdir())
+
     def load(path: Path) -> np.ndarray:
         audio, rate = sf.read(path)
         return librosa.resample(audio, orig_sr=rate, target_sr=22050)
 
     sources = {
         (cond, utt): load(corpus / cond / f"{utt}.wav")
-        for cond in [*SYSTEMS, "reference"] for utt in SENTENCES
+        for cond in [*SYSTEMS, "reference"]
+        for utt in SENTENCES
     }
     for row in key:
         stimulus = sf.read(audio_dir / f"{row['stimulus_id']}.wav")[0][:, 0]
 
-        def similarity(src: np.ndarray) -> float:
-            n = min(len(src), len(stimulus))
-            a, b = stimulus[:n], src[:n]
-            return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b) + 1e-12))
-
-        scores = {k: similarity(v) for k, v in sources.items()}
+        scores = {k: _similarity(stimulus, v) for k, v in sources.items()}
         best = max(scores, key=scores.get)
         assert best == (row["system"], row["utterance_id"]), row
         assert scores[best] > 0.98
@@ -144,20 +156,37 @@ def test_mushra_pages_share_length_rate_and_dual_mono_channels(mushra):
     out, _ = mushra
     web = out / "webmushra"
     config = yaml.safe_load(next((web / "configs").glob("*.yaml")).read_text())
-    assert {"testname", "testId", "bufferSize", "stopOnErrors", "showButtonPreviousPage",
-            "remoteService", "pages"} <= config.keys()
+    assert {
+        "testname",
+        "testId",
+        "bufferSize",
+        "stopOnErrors",
+        "showButtonPreviousPage",
+        "remoteService",
+        "pages",
+    } <= config.keys()
     assert config["pages"][-1]["type"] == "finish"
     trials = config["pages"][1]
     assert trials[0] == "random" and len(trials) == 1 + len(SENTENCES)
     page_ids = {row["page"] for row in _key(out)}
     for page in trials[1:]:
         assert page["type"] == "mushra" and page["id"] in page_ids
-        assert {"id", "name", "content", "showWaveform", "enableLooping", "reference",
-                "createAnchor35", "createAnchor70", "stimuli"} <= page.keys()
+        assert {
+            "id",
+            "name",
+            "content",
+            "showWaveform",
+            "enableLooping",
+            "reference",
+            "createAnchor35",
+            "createAnchor70",
+            "stimuli",
+        } <= page.keys()
         assert page["createAnchor35"] is True and len(page["stimuli"]) == len(SYSTEMS)
         infos = [sf.info(web / p) for p in [page["reference"], *page["stimuli"].values()]]
         assert {(i.frames, i.samplerate, i.channels, i.subtype) for i in infos} == {
-            (infos[0].frames, 22050, 2, "PCM_16")}
+            (infos[0].frames, 22050, 2, "PCM_16")
+        }
         for path in page["stimuli"].values():
             audio = sf.read(web / path)[0]
             assert np.array_equal(audio[:, 0], audio[:, 1])
@@ -167,14 +196,21 @@ def test_mos_export_writes_likert_pages(corpus, tmp_path):
     out = tmp_path / "mos"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        export_listening_test(_conditions(corpus, reference=False),
-                              ExportOptions(out=out, format="webmushra-mos", test_id="My MOS!"))
+        export_listening_test(
+            _conditions(corpus, reference=False),
+            ExportOptions(out=out, format="webmushra-mos", test_id="My MOS!"),
+        )
     config = yaml.safe_load((out / "webmushra" / "configs" / "my-mos.yaml").read_text())
     assert config["testId"] == "my-mos"
     page = config["pages"][1]
     assert page["type"] == "likert_single_stimulus"
     assert [(r["value"], r["label"]) for r in page["response"]] == [
-        (1, "Bad"), (2, "Poor"), (3, "Fair"), (4, "Good"), (5, "Excellent")]
+        (1, "Bad"),
+        (2, "Poor"),
+        (3, "Fair"),
+        (4, "Good"),
+        (5, "Excellent"),
+    ]
     key = _key(out)
     assert set(page["stimuli"]) == {r["stimulus_id"] for r in key}
     assert len(key) == len(SYSTEMS) * len(SENTENCES)
@@ -185,11 +221,24 @@ def test_csv_export_via_command(corpus, tmp_path):
     texts.write_text("".join(f"{k}|{v}\n" for k, v in SENTENCES.items()))
     parser = argparse.ArgumentParser()
     command.add_arguments(parser)
-    args = parser.parse_args([
-        "--system", f"ebm_delta={corpus / 'ebm_delta'}", "--system", f"ebm_nce={corpus / 'ebm_nce'}",
-        "--out", str(tmp_path / "crowd"), "--format", "csv", "--texts", str(texts),
-        "--base-url", "https://example.org/t/", "--n-utterances", "2",
-    ])
+    args = parser.parse_args(
+        [
+            "--system",
+            f"ebm_delta={corpus / 'ebm_delta'}",
+            "--system",
+            f"ebm_nce={corpus / 'ebm_nce'}",
+            "--out",
+            str(tmp_path / "crowd"),
+            "--format",
+            "csv",
+            "--texts",
+            str(texts),
+            "--base-url",
+            "https://example.org/t/",
+            "--n-utterances",
+            "2",
+        ]
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         assert command.run(args) == 0
@@ -207,10 +256,14 @@ def test_too_many_mushra_conditions_is_an_error(corpus, tmp_path):
     systems = {f"sys{i}": corpus / "ebm_delta" for i in range(10)}  # 10 + ref + 2 anchors = 13
     conditions = build_conditions(systems, corpus / "reference", {})
     with pytest.raises(UserInputError, match="13 rated conditions"):
-        export_listening_test(conditions, ExportOptions(out=tmp_path / "x", format="webmushra-mushra"))
+        export_listening_test(
+            conditions, ExportOptions(out=tmp_path / "x", format="webmushra-mushra")
+        )
     with pytest.raises(UserInputError, match="needs --reference"):
-        export_listening_test(_conditions(corpus, reference=False),
-                              ExportOptions(out=tmp_path / "y", format="webmushra-mushra"))
+        export_listening_test(
+            _conditions(corpus, reference=False),
+            ExportOptions(out=tmp_path / "y", format="webmushra-mushra"),
+        )
 
 
 def test_silent_source_is_an_error_naming_it_and_clipping_warns(corpus, tmp_path):

@@ -21,8 +21,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("results", type=Path, help="results CSV or webMUSHRA results folder")
     parser.add_argument("--key", type=Path, required=True, help="key.csv written by the export")
     parser.add_argument("--out", type=Path, help="folder for results.md/.json and scores.png")
-    parser.add_argument("--listener-column", help="column identifying listeners "
-                        "(default: session_uuid, listener_id or worker_id)")
+    parser.add_argument(
+        "--listener-column",
+        help="column identifying listeners (default: session_uuid, listener_id or worker_id)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -20,11 +20,22 @@ from tts_ebm.listening.export import FORMATS, ExportOptions, export_listening_te
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--system", action="append", default=[], metavar="NAME=DIR", required=True,
-                        help="a system's folder of <id>.wav files (repeat per system)")
+    parser.add_argument(
+        "--system",
+        action="append",
+        default=[],
+        metavar="NAME=DIR",
+        required=True,
+        help="a system's folder of <id>.wav files (repeat per system)",
+    )
     parser.add_argument("--reference", type=Path, help="natural-speech folder (MUSHRA reference)")
-    parser.add_argument("--anchor", action="append", default=[], metavar="NAME=DIR",
-                        help="extra anchor condition folder (repeatable)")
+    parser.add_argument(
+        "--anchor",
+        action="append",
+        default=[],
+        metavar="NAME=DIR",
+        help="extra anchor condition folder (repeatable)",
+    )
     parser.add_argument("--out", type=Path, required=True, help="new/empty output folder")
     parser.add_argument("--format", choices=FORMATS, default="webmushra-mos")
     parser.add_argument("--n-utterances", type=int, help="random subset of the common ids")
@@ -33,8 +44,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sample-rate", type=int, default=22050, help="output rate in Hz")
     parser.add_argument("--texts", type=Path, help="'id|text' file for the manifest's text column")
     parser.add_argument("--base-url", help="URL prefix of the stimuli in manifest.csv")
-    parser.add_argument("--test-id", default="tts_ebm_listening_test",
-                        help="webMUSHRA testId (names the config and the results folder)")
+    parser.add_argument(
+        "--test-id",
+        default="tts_ebm_listening_test",
+        help="webMUSHRA testId (names the config and the results folder)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -44,9 +58,15 @@ def run(args: argparse.Namespace) -> int:
         parse_named_dirs(args.anchor, "--anchor"),
     )
     options = ExportOptions(
-        out=args.out, format=args.format, loudness=args.loudness, sample_rate=args.sample_rate,
-        n_utterances=args.n_utterances, seed=args.seed, texts=args.texts,
-        base_url=args.base_url, test_id=args.test_id,
+        out=args.out,
+        format=args.format,
+        loudness=args.loudness,
+        sample_rate=args.sample_rate,
+        n_utterances=args.n_utterances,
+        seed=args.seed,
+        texts=args.texts,
+        base_url=args.base_url,
+        test_id=args.test_id,
     )
     report = export_listening_test(conditions, options)
     low, high = report.loudness_range

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -34,13 +35,17 @@ def analyze_results(results: Path, key_path: Path, listener_column: str | None =
     summaries = stats.summarise(ratings)
     compared = [s.system for s in summaries if s.system not in GENERATED_ANCHORS]
     return Analysis(
-        kind, len(ratings), sorted({r.listener for r in ratings if r.listener}), screening,
-        summaries, stats.pairwise(ratings, compared) if ratings else [],
+        kind,
+        len(ratings),
+        sorted({r.listener for r in ratings if r.listener}),
+        screening,
+        summaries,
+        stats.pairwise(ratings, compared) if ratings else [],
     )
 
 
 def _fmt(value: float, digits: int) -> str:
-    return "–" if value != value else f"{value:.{digits}f}"  # NaN -> dash
+    return "–" if math.isnan(value) else f"{value:.{digits}f}"
 
 
 def to_markdown(analysis: Analysis) -> str:
@@ -49,33 +54,55 @@ def to_markdown(analysis: Analysis) -> str:
     d = 1 if mushra else 2
     title = "MUSHRA" if mushra else "MOS (1 Bad … 5 Excellent)"
     lines = [f"# Listening test results: {title}", ""]
-    lines.append(f"{analysis.n_ratings} ratings from {len(analysis.listeners) or 'unidentified'} listeners"
-                 + (" (after screening)." if mushra else "."))
-    lines += ["", "| system | n | mean | 95 % CI (t) | median | 95 % CI (bootstrap) |",
-              "|---|---:|---:|---|---:|---|"]
+    lines.append(
+        f"{analysis.n_ratings} ratings from {len(analysis.listeners) or 'unidentified'} listeners"
+        + (" (after screening)." if mushra else ".")
+    )
+    lines += [
+        "",
+        "| system | n | mean | 95 % CI (t) | median | 95 % CI (bootstrap) |",
+        "|---|---:|---:|---|---:|---|",
+    ]
     for s in analysis.summaries:
-        lines.append(f"| {s.system} | {s.n} | {_fmt(s.mean, d)} | [{_fmt(s.ci_low, d)}, {_fmt(s.ci_high, d)}]"
-                     f" | {_fmt(s.median, d)} | [{_fmt(s.median_ci_low, d)}, {_fmt(s.median_ci_high, d)}] |")
+        lines.append(
+            f"| {s.system} | {s.n} | {_fmt(s.mean, d)} | [{_fmt(s.ci_low, d)}, {_fmt(s.ci_high, d)}]"
+            f" | {_fmt(s.median, d)} | [{_fmt(s.median_ci_low, d)}, {_fmt(s.median_ci_high, d)}] |"
+        )
     if analysis.screening is not None:
         sc = analysis.screening
-        lines += ["", "## Listener screening (ITU-R BS.1534-3)", "",
-                  f"Hidden reference rated < {stats.HIDDEN_REFERENCE_MIN:g} in more than "
-                  f"{stats.HIDDEN_REFERENCE_MAX_FAILS:.0%} of trials excludes a listener; "
-                  f"{sc.checked} listeners checked, {len(sc.excluded)} excluded."]
-        lines += [f"- excluded `{who}`: {share:.0%} of trials" for who, share in sorted(sc.excluded.items())]
+        lines += [
+            "",
+            "## Listener screening (ITU-R BS.1534-3)",
+            "",
+            (
+                f"Hidden reference rated < {stats.HIDDEN_REFERENCE_MIN:g} in more than "
+                f"{stats.HIDDEN_REFERENCE_MAX_FAILS:.0%} of trials excludes a listener; "
+                f"{sc.checked} listeners checked, {len(sc.excluded)} excluded."
+            ),
+        ]
+        lines += [
+            f"- excluded `{who}`: {share:.0%} of trials"
+            for who, share in sorted(sc.excluded.items())
+        ]
     if analysis.comparisons:
-        lines += ["", "## Pairwise tests (two-sided, Holm-corrected)", "",
-                  "| A | B | test | n | statistic | p | p (Holm) | significant (0.05) |",
-                  "|---|---|---|---:|---:|---:|---:|---|"]
+        lines += [
+            "",
+            "## Pairwise tests (two-sided, Holm-corrected)",
+            "",
+            "| A | B | test | n | statistic | p | p (Holm) | significant (0.05) |",
+            "|---|---|---|---:|---:|---:|---:|---|",
+        ]
         for c in analysis.comparisons:
-            lines.append(f"| {c.system_a} | {c.system_b} | {c.test} | {c.n} | {c.statistic:.1f} | "
-                         f"{c.p_value:.3g} | {c.p_holm:.3g} | {'yes' if c.p_holm < 0.05 else 'no'} |")
+            lines.append(
+                f"| {c.system_a} | {c.system_b} | {c.test} | {c.n} | {c.statistic:.1f} | "
+                f"{c.p_value:.3g} | {c.p_holm:.3g} | {'yes' if c.p_holm < 0.05 else 'no'} |"
+            )
     return "\n".join(lines) + "\n"
 
 
 def _json_safe(value: object) -> object:
     """NaN (undefined intervals) -> null, so results.json is strict JSON."""
-    if isinstance(value, float) and value != value:
+    if isinstance(value, float) and math.isnan(value):
         return None
     if isinstance(value, dict):
         return {k: _json_safe(v) for k, v in value.items()}
@@ -90,7 +117,8 @@ def write_report(analysis: Analysis, out: Path) -> list[Path]:
 
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.md").write_text(to_markdown(analysis), encoding="utf-8")
-    (out / "results.json").write_text(json.dumps(_json_safe(asdict(analysis)), indent=2), encoding="utf-8")
+    (out / "results.json").write_text(
+        json.dumps(_json_safe(asdict(analysis)), indent=2), encoding="utf-8"
+    )
     plot_scores(analysis.summaries, analysis.kind, out / "scores.png")
     return [out / "results.md", out / "results.json", out / "scores.png"]
-

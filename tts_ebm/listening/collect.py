@@ -70,7 +70,9 @@ def _wav_ids(condition: Condition) -> set[str]:
         raise FileNotFoundError(f"folder of {condition.name!r} not found: {condition.folder}")
     ids = {p.stem for p in condition.folder.glob("*.wav")}
     if not ids:
-        raise UserInputError(f"no .wav files in the folder of {condition.name!r}: {condition.folder}")
+        raise UserInputError(
+            f"no .wav files in the folder of {condition.name!r}: {condition.folder}"
+        )
     return ids
 
 

@@ -93,7 +93,9 @@ def _sanitise_test_id(test_id: str) -> str:
 class _Writer:
     """Processes and writes stimuli; owns the anonymous id generator and the report."""
 
-    def __init__(self, options: ExportOptions, report: ExportReport, channels: int, audio_dir: Path):
+    def __init__(
+        self, options: ExportOptions, report: ExportReport, channels: int, audio_dir: Path
+    ):
         self.options = options
         self.report = report
         self.channels = channels
@@ -123,8 +125,10 @@ class _Writer:
         """Pad (MUSHRA), lay out channels, normalise loudness, write; returns the file path."""
         mono = source.audio if n_samples is None else st.pad_to(source.audio, n_samples)
         result = st.normalise_loudness(
-            st.to_layout(mono, self.channels), self.options.sample_rate,
-            self.options.loudness, source.path,
+            st.to_layout(mono, self.channels),
+            self.options.sample_rate,
+            self.options.loudness,
+            source.path,
         )
         if result.limited:
             self.report.limited.append(str(source.path))
@@ -179,7 +183,11 @@ def _export_mushra(
         for condition, source in items:
             path = writer.write(source, n_samples)
             rel = path.relative_to(web_root).as_posix()
-            key.append(KeyRow(path.stem, condition.name, condition.role, utt, page, str(source.path.resolve())))
+            key.append(
+                KeyRow(
+                    path.stem, condition.name, condition.role, utt, page, str(source.path.resolve())
+                )
+            )
             if condition.role == "reference":
                 reference = rel
             else:
@@ -195,7 +203,11 @@ def _export_single(selection: Selection, writer: _Writer, page: str) -> list[Key
         for condition in selection.conditions:
             source = writer.load(condition, utt)
             path = writer.write(source)
-            key.append(KeyRow(path.stem, condition.name, condition.role, utt, page, str(source.path.resolve())))
+            key.append(
+                KeyRow(
+                    path.stem, condition.name, condition.role, utt, page, str(source.path.resolve())
+                )
+            )
     writer.rng.shuffle(key)
     return key
 
@@ -208,10 +220,18 @@ def _write_key(key: list[KeyRow], path: Path) -> None:
 
 
 def _write_manifest(
-    key: list[KeyRow], locations: dict[str, str], texts: dict[str, str], path: Path, rng: random.Random
+    key: list[KeyRow],
+    locations: dict[str, str],
+    texts: dict[str, str],
+    path: Path,
+    rng: random.Random,
 ) -> None:
     rows = [
-        {"stimulus_id": r.stimulus_id, "url": locations[r.stimulus_id], "text": texts.get(r.utterance_id, "")}
+        {
+            "stimulus_id": r.stimulus_id,
+            "url": locations[r.stimulus_id],
+            "text": texts.get(r.utterance_id, ""),
+        }
         for r in key
     ]
     rng.shuffle(rows)
@@ -252,14 +272,18 @@ def export_listening_test(conditions: list[Condition], options: ExportOptions) -
         key = _export_single(selection, writer, page="mos" if web else "")
         config = None
         if web:
-            stimuli = {r.stimulus_id: (audio_dir / f"{r.stimulus_id}.wav").relative_to(web_root).as_posix() for r in key}
+            stimuli = {
+                r.stimulus_id: (audio_dir / f"{r.stimulus_id}.wav").relative_to(web_root).as_posix()
+                for r in key
+            }
             config = webmushra.mos_config(stimuli, "Speech quality (MOS)", test_id)
     if config is not None:
         webmushra.write_config(config, web_root / "configs" / f"{test_id}.yaml")
 
     base = options.base_url.rstrip("/") + "/" if options.base_url else None
     locations = {
-        r.stimulus_id: (base + f"{r.stimulus_id}.wav") if base
+        r.stimulus_id: (base + f"{r.stimulus_id}.wav")
+        if base
         else (audio_dir / f"{r.stimulus_id}.wav").relative_to(out).as_posix()
         for r in key
     }
@@ -267,10 +291,13 @@ def export_listening_test(conditions: list[Condition], options: ExportOptions) -
     _write_manifest(key, locations, texts, out / "manifest.csv", writer.rng)
     report.n_stimuli = len(key)
     report.loudness_range = (round(min(writer.loudness), 2), round(max(writer.loudness), 2))
-    settings = asdict(options) | {"out": str(out), "texts": str(options.texts or ""), "test_id": test_id}
+    settings = asdict(options) | {
+        "out": str(out),
+        "texts": str(options.texts or ""),
+        "test_id": test_id,
+    }
     (out / "export_report.json").write_text(
         json.dumps({"settings": settings, "report": asdict(report)}, indent=2), encoding="utf-8"
     )
     (out / "README.md").write_text(export_readme(options.format, test_id, report), encoding="utf-8")
     return report
-

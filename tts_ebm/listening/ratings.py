@@ -57,7 +57,10 @@ def _read_csv(path: Path) -> list[dict[str, str]]:
     if not Path(path).is_file():
         raise FileNotFoundError(f"file not found: {path}")
     with open(path, newline="", encoding="utf-8") as handle:
-        rows = [{k.strip(): (v or "").strip() for k, v in row.items() if k} for row in csv.DictReader(handle)]
+        rows = [
+            {k.strip(): (v or "").strip() for k, v in row.items() if k}
+            for row in csv.DictReader(handle)
+        ]
     if not rows:
         raise UserInputError(f"{path} has no data rows")
     return rows
@@ -121,8 +124,9 @@ def read_ratings(
     kind = detect_kind(columns, path)
     listener_col = _listener_column(columns, listener_column, path)
     if kind == "mushra" and listener_col is None:
-        raise UserInputError(f"{path}: no listener column ({'/'.join(LISTENER_COLUMNS)}); "
-                             "pass --listener-column")
+        raise UserInputError(
+            f"{path}: no listener column ({'/'.join(LISTENER_COLUMNS)}); pass --listener-column"
+        )
     reference_of_page = {e.page: e for e in key.values() if e.role == "reference"}
     ratings, unknown = [], []
     for line, row in enumerate(rows, 2):
@@ -138,7 +142,11 @@ def read_ratings(
         if stimulus in key:
             e = key[stimulus]
             ratings.append(Rating(listener, e.system, e.role, e.utterance_id, e.page, score))
-        elif kind == "mushra" and page in reference_of_page and stimulus in ("reference", *GENERATED_ANCHORS):
+        elif (
+            kind == "mushra"
+            and page in reference_of_page
+            and stimulus in ("reference", *GENERATED_ANCHORS)
+        ):
             ref = reference_of_page[page]
             role = "reference" if stimulus == "reference" else "anchor"
             system = ref.system if stimulus == "reference" else stimulus
@@ -148,6 +156,7 @@ def read_ratings(
     if unknown:
         raise UserInputError(
             f"{path}: {len(unknown)} row(s) reference stimuli not in the key (wrong --key?): "
-            + "; ".join(unknown[:10]) + (" ..." if len(unknown) > 10 else "")
+            + "; ".join(unknown[:10])
+            + (" ..." if len(unknown) > 10 else "")
         )
     return kind, ratings

@@ -50,8 +50,10 @@ def export_readme(fmt: str, test_id: str, report: ExportReport) -> str:
     results_file = "mushra.csv" if fmt == "webmushra-mushra" else "lss.csv"
     lines = [
         f"# Listening test `{test_id}` ({fmt})\n",
-        f"{report.n_stimuli} stimuli from {len(report.utterance_ids)} utterances, loudness "
-        f"{report.loudness_range[0]} to {report.loudness_range[1]} LUFS (BS.1770).\n",
+        (
+            f"{report.n_stimuli} stimuli from {len(report.utterance_ids)} utterances, loudness "
+            f"{report.loudness_range[0]} to {report.loudness_range[1]} LUFS (BS.1770).\n"
+        ),
         _PRIVATE.format(served="`webmushra/`" if web else "`stimuli/`"),
         (_WEBMUSHRA.format(test_id=test_id, results_file=results_file) if web else _CSV),
         _ANALYSE.format(results=f"WEBMUSHRA/results/{test_id}/" if web else "ratings.csv"),

@@ -35,18 +35,26 @@ def mean_ci(scores: np.ndarray, confidence: float = CONFIDENCE) -> tuple[float, 
     if scores.size < 2 or np.ptp(scores) == 0:
         mean = float(np.mean(scores)) if scores.size else float("nan")
         return (mean, mean) if scores.size >= 2 else (float("nan"), float("nan"))
-    low, high = stats.t.interval(confidence, scores.size - 1, loc=scores.mean(), scale=stats.sem(scores))
+    low, high = stats.t.interval(
+        confidence, scores.size - 1, loc=scores.mean(), scale=stats.sem(scores)
+    )
     return float(low), float(high)
 
 
-def median_ci(scores: np.ndarray, seed: int = 0, confidence: float = CONFIDENCE) -> tuple[float, float]:
+def median_ci(
+    scores: np.ndarray, seed: int = 0, confidence: float = CONFIDENCE
+) -> tuple[float, float]:
     """Percentile bootstrap interval of the median (MUSHRA scores are bounded and skewed)."""
     if scores.size < 2 or np.ptp(scores) == 0:
         median = float(np.median(scores)) if scores.size else float("nan")
         return (median, median) if scores.size >= 2 else (float("nan"), float("nan"))
     result = stats.bootstrap(
-        (scores,), np.median, confidence_level=confidence, n_resamples=2000,
-        method="percentile", rng=np.random.default_rng(seed),
+        (scores,),
+        np.median,
+        confidence_level=confidence,
+        n_resamples=2000,
+        method="percentile",
+        rng=np.random.default_rng(seed),
     )
     return float(result.confidence_interval.low), float(result.confidence_interval.high)
 
@@ -61,10 +69,19 @@ def summarise(ratings: list[Rating]) -> list[Summary]:
         scores = np.asarray(values, dtype=float)
         low, high = mean_ci(scores)
         m_low, m_high = median_ci(scores)
-        summaries.append(Summary(
-            system, scores.size, float(scores.mean()), low, high, float(np.median(scores)),
-            m_low, m_high, float(scores.std(ddof=1)) if scores.size > 1 else 0.0,
-        ))
+        summaries.append(
+            Summary(
+                system,
+                scores.size,
+                float(scores.mean()),
+                low,
+                high,
+                float(np.median(scores)),
+                m_low,
+                m_high,
+                float(scores.std(ddof=1)) if scores.size > 1 else 0.0,
+            )
+        )
     return sorted(summaries, key=lambda s: -s.mean)
 
 
@@ -131,12 +148,20 @@ def compare(ratings: list[Rating], a: str, b: str) -> Comparison:
         if not np.any(diff):
             return Comparison(a, b, "wilcoxon", len(shared), 0.0, 1.0)
         result = stats.wilcoxon(diff)
-        return Comparison(a, b, "wilcoxon", len(shared), float(result.statistic), float(result.pvalue))
+        return Comparison(
+            a, b, "wilcoxon", len(shared), float(result.statistic), float(result.pvalue)
+        )
     scores_a = [r.score for r in ratings if r.system == a]
     scores_b = [r.score for r in ratings if r.system == b]
     result = stats.mannwhitneyu(scores_a, scores_b, alternative="two-sided")
-    return Comparison(a, b, "mann-whitney", len(scores_a) + len(scores_b),
-                      float(result.statistic), float(result.pvalue))
+    return Comparison(
+        a,
+        b,
+        "mann-whitney",
+        len(scores_a) + len(scores_b),
+        float(result.statistic),
+        float(result.pvalue),
+    )
 
 
 def pairwise(ratings: list[Rating], systems: list[str]) -> list[Comparison]:
