@@ -266,6 +266,7 @@ def test_too_many_mushra_conditions_is_an_error(corpus, tmp_path):
         )
 
 
+@pytest.mark.filterwarnings("ignore:b lacks 1 utterance")
 def test_silent_source_is_an_error_naming_it_and_clipping_warns(corpus, tmp_path):
     bad = tmp_path / "bad"
     shutil.copytree(corpus / "ebm_delta", bad)
