@@ -192,7 +192,7 @@ def test_mushra_pages_share_length_rate_and_dual_mono_channels(mushra):
             assert np.array_equal(audio[:, 0], audio[:, 1])
 
 
-def test_mos_export_writes_likert_pages(corpus, tmp_path):
+def test_mos_export_writes_likert_pages(corpus, tmp_path, mushra):
     out = tmp_path / "mos"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -214,6 +214,8 @@ def test_mos_export_writes_likert_pages(corpus, tmp_path):
     key = _key(out)
     assert set(page["stimuli"]) == {r["stimulus_id"] for r in key}
     assert len(key) == len(SYSTEMS) * len(SENTENCES)
+    other_ids = {row["stimulus_id"] for row in _key(mushra[0])}
+    assert not other_ids & {r["stimulus_id"] for r in key}, "two exports must not share ids"
 
 
 def test_csv_export_via_command(corpus, tmp_path):

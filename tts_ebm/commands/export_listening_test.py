@@ -39,7 +39,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, required=True, help="new/empty output folder")
     parser.add_argument("--format", choices=FORMATS, default="webmushra-mos")
     parser.add_argument("--n-utterances", type=int, help="random subset of the common ids")
-    parser.add_argument("--seed", type=int, default=0, help="seeds subset, ids and orders")
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seeds the subset and the orders (ids are always fresh)"
+    )
     parser.add_argument("--loudness", type=float, default=-23.0, help="target LUFS (default -23)")
     parser.add_argument("--sample-rate", type=int, default=22050, help="output rate in Hz")
     parser.add_argument("--texts", type=Path, help="'id|text' file for the manifest's text column")

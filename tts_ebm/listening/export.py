@@ -16,6 +16,7 @@ import csv
 import json
 import random
 import re
+import secrets
 import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -100,13 +101,15 @@ class _Writer:
         self.report = report
         self.channels = channels
         self.audio_dir = audio_dir
-        self.rng = random.Random(f"stimulus-ids-{options.seed}")
+        self.rng = random.Random(f"orders-{options.seed}")  # page/condition/manifest order
         self.used: set[str] = set()
         self.loudness: list[float] = []
 
     def new_id(self) -> str:
-        while True:  # 40 random bits; the letter prefix keeps YAML keys strings
-            stimulus_id = f"s{self.rng.getrandbits(40):010x}"
+        """Unpredictable 40-bit id (not derived from --seed): two exports never share ids,
+        so results analysed against the wrong key fail loudly instead of mapping silently."""
+        while True:  # the letter prefix keeps YAML keys strings
+            stimulus_id = f"s{secrets.token_hex(5)}"
             if stimulus_id not in self.used:
                 self.used.add(stimulus_id)
                 return stimulus_id
