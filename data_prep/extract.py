@@ -115,7 +115,9 @@ def prepare_features(
     (out_dir / "mels").mkdir(parents=True, exist_ok=True)
     entries = [e for split_entries in manifests.values() for e in split_entries]
     phonemes = _phonemes(entries)
-    skipped = [(e.id, "text yields no phonemes") for e in entries if not is_speakable(phonemes[e.id])]
+    skipped = [
+        (e.id, "text yields no phonemes") for e in entries if not is_speakable(phonemes[e.id])
+    ]
     bad_text = {utt for utt, _ in skipped}
     jobs = [e for e in entries if e.id not in bad_text]
 
@@ -145,7 +147,9 @@ def prepare_features(
         ]
         write_tsv(out_dir / f"{split}.tsv", FEATURE_HEADER, rows)
         counts[split] = len(rows)
-    write_tsv(out_dir / "skipped.tsv", SKIPPED_HEADER, [(u, " ".join(r.split())) for u, r in skipped])
+    write_tsv(
+        out_dir / "skipped.tsv", SKIPPED_HEADER, [(u, " ".join(r.split())) for u, r in skipped]
+    )
 
     train = [ok[e.id] for e in manifests["train"] if e.id in ok]
     if not train:

@@ -36,14 +36,21 @@ WIN_LENGTH = MEL.win_length
 _CACHE: dict[tuple[torch.device, torch.dtype], tuple[torch.Tensor, torch.Tensor]] = {}
 
 
-def _basis_and_window(device: torch.device, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+def _basis_and_window(
+    device: torch.device, dtype: torch.dtype
+) -> tuple[torch.Tensor, torch.Tensor]:
     key = (device, dtype)
     if key not in _CACHE:
         import librosa
 
         basis = librosa.filters.mel(
-            sr=MEL.sample_rate, n_fft=MEL.n_fft, n_mels=MEL.n_mels, fmin=MEL.f_min, fmax=MEL.f_max,
-            htk=False, norm="slaney",
+            sr=MEL.sample_rate,
+            n_fft=MEL.n_fft,
+            n_mels=MEL.n_mels,
+            fmin=MEL.f_min,
+            fmax=MEL.f_max,
+            htk=False,
+            norm="slaney",
         )
         _CACHE[key] = (
             torch.from_numpy(basis).to(device=device, dtype=dtype),
@@ -80,8 +87,13 @@ def mel_spectrogram(wav: torch.Tensor | np.ndarray, sample_rate: int = SAMPLE_RA
     x = torch.nn.functional.pad(x, (pad, pad), mode="reflect").squeeze(1)
     basis, window = _basis_and_window(x.device, x.dtype)
     spec = torch.stft(
-        x, MEL.n_fft, hop_length=MEL.hop_length, win_length=MEL.win_length, window=window,
-        center=False, return_complex=True,
+        x,
+        MEL.n_fft,
+        hop_length=MEL.hop_length,
+        win_length=MEL.win_length,
+        window=window,
+        center=False,
+        return_complex=True,
     )
     magnitude = torch.sqrt(spec.real.pow(2) + spec.imag.pow(2) + 1e-9)
     mel = torch.log(torch.clamp(basis @ magnitude, min=MEL.clamp_min))

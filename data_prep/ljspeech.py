@@ -43,7 +43,9 @@ def _fetch(url: str, part: Path) -> None:
     except urllib.error.HTTPError as error:
         if error.code == 416:  # range past the end: the partial file is already complete
             return
-        raise UserInputError(f"download of {url} failed: HTTP {error.code} {error.reason}") from error
+        raise UserInputError(
+            f"download of {url} failed: HTTP {error.code} {error.reason}"
+        ) from error
     except (urllib.error.URLError, OSError) as error:
         raise UserInputError(f"download of {url} failed: {error}") from error
     with response:
@@ -52,9 +54,10 @@ def _fetch(url: str, part: Path) -> None:
             done = 0
         length = response.headers.get("Content-Length")
         total = done + int(length) if length else None
-        with open(part, "ab" if resumed else "wb") as f, tqdm(
-            total=total, initial=done, unit="B", unit_scale=True, desc=Path(url).name
-        ) as bar:
+        with (
+            open(part, "ab" if resumed else "wb") as f,
+            tqdm(total=total, initial=done, unit="B", unit_scale=True, desc=Path(url).name) as bar,
+        ):
             for block in iter(lambda: response.read(_CHUNK), b""):
                 f.write(block)
                 bar.update(len(block))
@@ -133,7 +136,11 @@ class ManifestReport:
     def __str__(self) -> str:
         parts = [f"{split} {n}" for split, n in self.counts.items()]
         missing = sum(len(ids) for ids in self.missing.values())
-        return "manifests: " + ", ".join(parts) + (f" ({missing} listed ids missing)" if missing else "")
+        return (
+            "manifests: "
+            + ", ".join(parts)
+            + (f" ({missing} listed ids missing)" if missing else "")
+        )
 
 
 def write_manifests(
@@ -157,7 +164,9 @@ def write_manifests(
         counts[split], missing[split] = len(entries), absent
         if absent:
             shown = ", ".join(absent[:5]) + (" ..." if len(absent) > 5 else "")
-            print(f"warning: {len(absent)} {split} ids missing from {root}: {shown}", file=sys.stderr)
+            print(
+                f"warning: {len(absent)} {split} ids missing from {root}: {shown}", file=sys.stderr
+            )
     return ManifestReport(counts, missing)
 
 

@@ -57,7 +57,9 @@ def read_tsv(path: str | Path, header: tuple[str, ...]) -> list[dict[str, str]]:
     for number, line in enumerate(lines[1:], start=2):
         fields = line.split("\t")
         if len(fields) != len(header):
-            raise UserInputError(f"{path}:{number}: expected {len(header)} fields, got {len(fields)}")
+            raise UserInputError(
+                f"{path}:{number}: expected {len(header)} fields, got {len(fields)}"
+            )
         rows.append(dict(zip(header, fields)))
     return rows
 

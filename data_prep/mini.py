@@ -46,7 +46,10 @@ def _is_valid_wav(path: Path) -> bool:
     except (sf.LibsndfileError, RuntimeError):
         return False
     return (info.samplerate, info.channels, info.subtype, info.frames > 0) == (
-        SAMPLE_RATE, 1, "PCM_16", True
+        SAMPLE_RATE,
+        1,
+        "PCM_16",
+        True,
     )
 
 
@@ -56,7 +59,10 @@ def speak(text: str, path: Path) -> None:
         raw = Path(tmp) / "espeak.wav"
         result = subprocess.run(
             ["espeak-ng", "-v", "en-us", "-w", str(raw), "--stdin"],
-            input=text, text=True, capture_output=True, check=False,
+            input=text,
+            text=True,
+            capture_output=True,
+            check=False,
         )
         if result.returncode != 0 or not raw.is_file():
             raise RuntimeError(f"espeak-ng failed on {text!r}: {result.stderr.strip()}")
@@ -80,7 +86,9 @@ def build_mini_corpus(
     Reruns skip wavs that are already valid, so an interrupted build just continues.
     """
     if shutil.which("espeak-ng") is None:
-        raise UserInputError("espeak-ng not found on PATH; install it with `apt-get install espeak-ng`")
+        raise UserInputError(
+            "espeak-ng not found on PATH; install it with `apt-get install espeak-ng`"
+        )
     out = Path(out)
     (out / "wavs").mkdir(parents=True, exist_ok=True)
     chosen = choose_ids(dict(zip(SPLITS, (n_train, n_val, n_test))), seed)

@@ -11,8 +11,12 @@ import soundfile as sf
 
 
 def write_tone(
-    path: Path, seconds: float = 0.5, sample_rate: int = 22050, freq: float = 220.0,
-    amplitude: float = 0.5, channels: int = 1,
+    path: Path,
+    seconds: float = 0.5,
+    sample_rate: int = 22050,
+    freq: float = 220.0,
+    amplitude: float = 0.5,
+    channels: int = 1,
 ) -> Path:
     """A sine tone as 16-bit PCM wav; amplitude 0 gives a silent file."""
     t = np.arange(int(seconds * sample_rate)) / sample_rate

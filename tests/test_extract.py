@@ -21,8 +21,12 @@ def manifests(tmp_path, make_wav):
     entries = {
         "train": [
             ManifestEntry("a", str(make_wav("wavs/a.wav", seconds=0.5, freq=200)), "Hello there."),
-            ManifestEntry("b", str(make_wav("wavs/b.wav", seconds=0.3, freq=400)), "Dr. Smith paid $5."),
-            ManifestEntry("lowrate", str(make_wav("wavs/lowrate.wav", sample_rate=16000)), "Low rate."),
+            ManifestEntry(
+                "b", str(make_wav("wavs/b.wav", seconds=0.3, freq=400)), "Dr. Smith paid $5."
+            ),
+            ManifestEntry(
+                "lowrate", str(make_wav("wavs/lowrate.wav", sample_rate=16000)), "Low rate."
+            ),
             ManifestEntry("corrupt", str(corrupt), "Broken file."),
             ManifestEntry("mute", str(make_wav("wavs/mute.wav", amplitude=0.0)), "Silence."),
             ManifestEntry("noword", str(make_wav("wavs/noword.wav")), "?! ..."),
@@ -49,9 +53,14 @@ def test_features_outputs_stats_and_skips(manifests, tmp_path):
     train = read_tsv(dump / "train.tsv", ("id", "n_frames", "phonemes", "text"))
     assert [r["id"] for r in train] == ["a", "b", "lowrate"]
     assert [int(r["n_frames"]) for r in train] == [11025 // 256, 6615 // 256, 11025 // 256]
-    assert train[1]["phonemes"].startswith("dˈɑːktɚ smˈɪθ") and train[1]["text"] == "Dr. Smith paid $5."
+    assert (
+        train[1]["phonemes"].startswith("dˈɑːktɚ smˈɪθ")
+        and train[1]["text"] == "Dr. Smith paid $5."
+    )
     mels = [np.load(dump / "mels" / f"{r['id']}.npy") for r in train]
-    assert all(m.dtype == np.float32 and m.shape == (80, int(r["n_frames"])) for m, r in zip(mels, train))
+    assert all(
+        m.dtype == np.float32 and m.shape == (80, int(r["n_frames"])) for m, r in zip(mels, train)
+    )
     assert np.allclose(mels[0], mel_spectrogram(load_audio(tmp_path / "wavs" / "a.wav")))
 
     stats = json.loads((dump / "stats.json").read_text())
@@ -73,12 +82,19 @@ def test_rerun_reuses_and_resumes(manifests, tmp_path):
     assert (dump / "mels" / "a.npy").stat().st_mtime_ns == kept
     assert np.load(dump / "mels" / "v.npy").shape[0] == 80
     assert (dump / "stats.json").read_text() == stats
-    assert sorted(p.name for p in (dump / "mels").iterdir()) == ["a.npy", "b.npy", "lowrate.npy", "v.npy"]
+    assert sorted(p.name for p in (dump / "mels").iterdir()) == [
+        "a.npy",
+        "b.npy",
+        "lowrate.npy",
+        "v.npy",
+    ]
 
 
 def test_no_usable_train_data_is_an_error(tmp_path, make_wav):
-    write_manifest(tmp_path / "m" / "train.tsv",
-                   [ManifestEntry("mute", str(make_wav("mute.wav", amplitude=0.0)), "Hi.")])
+    write_manifest(
+        tmp_path / "m" / "train.tsv",
+        [ManifestEntry("mute", str(make_wav("mute.wav", amplitude=0.0)), "Hi.")],
+    )
     with pytest.raises(UserInputError, match="no train utterance"):
         prepare_features(tmp_path / "m", tmp_path / "dump", workers=1)
     with pytest.raises(FileNotFoundError, match="train.tsv"):
@@ -89,7 +105,15 @@ def test_prepare_features_command(manifests, tmp_path, capsys):
     parser = argparse.ArgumentParser()
     prepare_command.add_arguments(parser)
     args = parser.parse_args(
-        ["features", "--manifest-dir", str(manifests), "--out", str(tmp_path / "d"), "--workers", "1"]
+        [
+            "features",
+            "--manifest-dir",
+            str(manifests),
+            "--out",
+            str(tmp_path / "d"),
+            "--workers",
+            "1",
+        ]
     )
     assert prepare_command.run(args) == 0
     assert "features: train 3, val 1, test 0" in capsys.readouterr().out

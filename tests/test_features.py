@@ -17,14 +17,15 @@ def reference_mel(wav: np.ndarray) -> np.ndarray:
     window = scipy.signal.get_window("hann", 1024, fftbins=True)
     spec = np.fft.rfft(frames * window, axis=1).T
     magnitude = np.sqrt(spec.real**2 + spec.imag**2 + 1e-9)
-    basis = librosa.filters.mel(sr=22050, n_fft=1024, n_mels=80, fmin=0, fmax=8000,
-                                htk=False, norm="slaney")
+    basis = librosa.filters.mel(
+        sr=22050, n_fft=1024, n_mels=80, fmin=0, fmax=8000, htk=False, norm="slaney"
+    )
     return np.log(np.maximum(basis @ magnitude, 1e-5))
 
 
 def test_mel_matches_reference_on_sine_sweep():
     t = np.arange(22050) / 22050
-    sweep = (0.8 * scipy.signal.chirp(t, f0=50, t1=1.0, f1=10000, method="logarithmic"))
+    sweep = 0.8 * scipy.signal.chirp(t, f0=50, t1=1.0, f1=10000, method="logarithmic")
     sweep = sweep.astype(np.float32)
     expected = reference_mel(sweep)
     mel64 = mel_spectrogram(torch.from_numpy(sweep).double())

@@ -3,6 +3,7 @@ import http.server
 import tarfile
 import threading
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -15,7 +16,10 @@ QUOTED = '"Stop now, he said'  # leading unbalanced quote: csv quoting would mer
 
 def fake_ljspeech(root: Path, make_wav) -> dict[str, list[str]]:
     """LJSpeech-1.1 tree with the first 3/2/2 ids of each standard split (one wav missing)."""
-    split = {name: ids[: {"train": 3, "val": 2, "test": 2}[name]] for name, ids in standard_split().items()}
+    split = {
+        name: ids[: {"train": 3, "val": 2, "test": 2}[name]]
+        for name, ids in standard_split().items()
+    }
     lines = []
     for ids in split.values():
         for utt in ids:
@@ -39,7 +43,11 @@ def test_manifests_for_standard_split(tmp_path, make_wav, capsys):
     split = fake_ljspeech(tmp_path / "lj", make_wav)
     report = prepare(tmp_path / "lj", tmp_path / "manifests")  # the full standard split
     assert report.counts == {"train": 3, "val": 2, "test": 1}
-    assert {k: len(v) for k, v in report.missing.items()} == {"train": 12497, "val": 98, "test": 499}
+    assert {k: len(v) for k, v in report.missing.items()} == {
+        "train": 12497,
+        "val": 98,
+        "test": 499,
+    }
     assert split["test"][1] in report.missing["test"]
     assert "499 test ids missing" in capsys.readouterr().err
     header = (tmp_path / "manifests" / "train.tsv").read_text().splitlines()[0]
@@ -47,7 +55,7 @@ def test_manifests_for_standard_split(tmp_path, make_wav, capsys):
     train = read_manifest(tmp_path / "manifests" / "train.tsv")
     assert [e.id for e in train] == split["train"]
     assert Path(train[0].audio).is_absolute() and Path(train[0].audio).is_file()
-    assert train[0].text == f'{QUOTED} {split["train"][0]}'
+    assert train[0].text == f"{QUOTED} {split['train'][0]}"
     assert [e.id for e in read_manifest(tmp_path / "manifests" / "test.tsv")] == split["test"][:1]
 
 
@@ -97,7 +105,7 @@ def test_download_file_url_checks_sha256(tmp_path):
 class _RangeHandler(http.server.SimpleHTTPRequestHandler):
     """Serves files honouring 'Range: bytes=N-' and records the ranges asked for."""
 
-    ranges: list[str | None] = []
+    ranges: ClassVar[list[str | None]] = []
 
     def do_GET(self):
         path = Path(self.translate_path(self.path))
@@ -116,7 +124,7 @@ class _RangeHandler(http.server.SimpleHTTPRequestHandler):
 
 def test_download_resumes_partial_file_over_http(tmp_path):
     source, data, digest = _payload(tmp_path)
-    handler = lambda *a, **k: _RangeHandler(*a, directory=str(source.parent), **k)  # noqa: E731
+    handler = lambda *a, **k: _RangeHandler(*a, directory=str(source.parent), **k)
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:

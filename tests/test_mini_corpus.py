@@ -15,7 +15,9 @@ def test_mini_corpus_layout_and_idempotent_rerun(tmp_path):
     report = build_mini_corpus(out, n_train=3, n_val=1, n_test=1, seed=1)
     assert report.counts == {"train": 3, "val": 1, "test": 1}
     rows = [line.split("|") for line in (out / "metadata.csv").read_text().splitlines()]
-    assert len(rows) == 5 and all(len(r) == 3 and r[1] == r[2] and len(r[1]) <= MAX_CHARS for r in rows)
+    assert len(rows) == 5 and all(
+        len(r) == 3 and r[1] == r[2] and len(r[1]) <= MAX_CHARS for r in rows
+    )
     split = standard_split()
     for name in ("train", "val", "test"):
         entries = read_manifest(out / "manifests" / f"{name}.tsv")
@@ -36,8 +38,12 @@ def test_mini_corpus_layout_and_idempotent_rerun(tmp_path):
 
 
 def test_choose_ids_is_seeded_and_bounded():
-    assert choose_ids({"train": 4, "val": 2, "test": 2}, 3) == choose_ids({"train": 4, "val": 2, "test": 2}, 3)
-    assert choose_ids({"train": 4, "val": 2, "test": 2}, 3) != choose_ids({"train": 4, "val": 2, "test": 2}, 4)
+    assert choose_ids({"train": 4, "val": 2, "test": 2}, 3) == choose_ids(
+        {"train": 4, "val": 2, "test": 2}, 3
+    )
+    assert choose_ids({"train": 4, "val": 2, "test": 2}, 3) != choose_ids(
+        {"train": 4, "val": 2, "test": 2}, 4
+    )
     with pytest.raises(UserInputError, match="n-val"):
         choose_ids({"train": 1, "val": 10_000, "test": 1}, 0)
 

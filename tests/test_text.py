@@ -6,7 +6,11 @@ import pytest
 from data_prep.manifests import corpus_sentences
 from tts_ebm.errors import UserInputError
 from tts_ebm.text import (
-    SymbolTable, normalize_text, phonemize, split_sentences, text_to_ids,
+    SymbolTable,
+    normalize_text,
+    phonemize,
+    split_sentences,
+    text_to_ids,
 )
 from tts_ebm.text.normalize import cardinal, ordinal, year
 
@@ -16,11 +20,19 @@ from tts_ebm.text.normalize import cardinal, ordinal, year
     [
         ("Dr. Smith paid $5.", "doctor smith paid five dollars."),
         ("Mr. and Mrs. Jones, St. Paul etc.", "mister and missus jones, saint paul et cetera"),
-        ("In 1844 and 1905 and 2005 and 1900.",
-         "in eighteen forty-four and nineteen oh five and two thousand five and nineteen hundred."),
+        (
+            "In 1844 and 1905 and 2005 and 1900.",
+            "in eighteen forty-four and nineteen oh five and two thousand five and nineteen hundred.",
+        ),
         ("pi is 3.14", "pi is three point one four"),
-        ("the 1st, 2nd, 3rd, 21st and 100th", "the first, second, third, twenty-first and one hundredth"),
-        ("$1.01 and £3.50 and $0.05", "one dollar, one cent and three pounds, fifty pence and five cents"),
+        (
+            "the 1st, 2nd, 3rd, 21st and 100th",
+            "the first, second, third, twenty-first and one hundredth",
+        ),
+        (
+            "$1.01 and £3.50 and $0.05",
+            "one dollar, one cent and three pounds, fifty pence and five cents",
+        ),
         ("£1, $1,000,000.", "one pound, one million dollars."),
         ("$2 million, 50%", "two million dollars, fifty percent"),
         ("Café “naïve” — résumé", 'cafe "naive" - resume'),
@@ -35,7 +47,11 @@ def test_number_words():
     assert cardinal(0) == "zero"
     assert cardinal(101) == "one hundred one"
     assert cardinal(999_999) == "nine hundred ninety-nine thousand nine hundred ninety-nine"
-    assert ordinal(12) == "twelfth" and ordinal(40) == "fortieth" and ordinal(1003) == "one thousand third"
+    assert (
+        ordinal(12) == "twelfth"
+        and ordinal(40) == "fortieth"
+        and ordinal(1003) == "one thousand third"
+    )
     assert year(2000) == "two thousand" and year(1066) == "ten sixty-six"
 
 
@@ -93,7 +109,8 @@ def test_split_sentences_keeps_every_word():
     text = (
         "First sentence. Second one is here! A very long third sentence, with a clause, and "
         "another clause that goes on and on without any stop at all for quite a while? "
-        + "x" * 50 + " end"
+        + "x" * 50
+        + " end"
     )
     chunks = split_sentences(text, max_chars=40)
     assert chunks[:2] == ["First sentence.", "Second one is here!"]

@@ -22,12 +22,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         description="Find (or with --download fetch, verify and unpack) LJSpeech-1.1 under --root "
         "and write {train,val,test}.tsv manifests for the standard Tacotron 2 / VITS split.",
     )
-    lj.add_argument("--root", type=Path, required=True,
-                    help="folder holding LJSpeech-1.1/ (or its archive, or where to download it)")
-    lj.add_argument("--download", action="store_true",
-                    help="download the 2.6 GB archive if missing (resumes a partial download)")
-    lj.add_argument("--manifest-dir", type=Path, default=None,
-                    help="where to write the manifests (default: ROOT/manifests)")
+    lj.add_argument(
+        "--root",
+        type=Path,
+        required=True,
+        help="folder holding LJSpeech-1.1/ (or its archive, or where to download it)",
+    )
+    lj.add_argument(
+        "--download",
+        action="store_true",
+        help="download the 2.6 GB archive if missing (resumes a partial download)",
+    )
+    lj.add_argument(
+        "--manifest-dir",
+        type=Path,
+        default=None,
+        help="where to write the manifests (default: ROOT/manifests)",
+    )
 
     mini = sub.add_parser(
         "mini",
@@ -47,8 +58,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         description="Extract DUMP/mels/<id>.npy (HiFi-GAN log-mel), DUMP/{split}.tsv with "
         "phonemes, DUMP/stats.json (train mel mean/std) and DUMP/skipped.tsv.",
     )
-    feats.add_argument("--manifest-dir", type=Path, required=True,
-                       help="folder with {train,val,test}.tsv from `prepare ljspeech|mini`")
+    feats.add_argument(
+        "--manifest-dir",
+        type=Path,
+        required=True,
+        help="folder with {train,val,test}.tsv from `prepare ljspeech|mini`",
+    )
     feats.add_argument("--out", type=Path, required=True, help="feature dump folder")
     feats.add_argument("--workers", type=int, default=2, help="worker processes (default: 2)")
 

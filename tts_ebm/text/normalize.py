@@ -9,35 +9,92 @@ from __future__ import annotations
 import re
 import unicodedata
 
-_ONES = (
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
-    "fifteen sixteen seventeen eighteen nineteen"
-).split()
-_TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
+_ONES = [
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
+]
+_TENS = ["_", "_", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
 _SCALES = ((10**12, "trillion"), (10**9, "billion"), (10**6, "million"), (1000, "thousand"))
 _ORDINAL_WORDS = {
-    "one": "first", "two": "second", "three": "third", "five": "fifth", "eight": "eighth",
-    "nine": "ninth", "twelve": "twelfth",
+    "one": "first",
+    "two": "second",
+    "three": "third",
+    "five": "fifth",
+    "eight": "eighth",
+    "nine": "ninth",
+    "twelve": "twelfth",
 }
 
 # Abbreviations are matched case-insensitively, with the full stop, at a word start.
 _ABBREVIATIONS = {
-    "mr": "mister", "mrs": "missus", "ms": "miss", "dr": "doctor", "st": "saint", "jr": "junior",
-    "sr": "senior", "messrs": "messieurs", "prof": "professor", "capt": "captain",
-    "col": "colonel", "gen": "general", "lt": "lieutenant", "maj": "major", "sgt": "sergeant",
-    "rev": "reverend", "hon": "honourable", "gov": "governor", "ft": "fort", "mt": "mount",
-    "co": "company", "ltd": "limited", "vs": "versus", "etc": "et cetera", "approx": "approximately",
+    "mr": "mister",
+    "mrs": "missus",
+    "ms": "miss",
+    "dr": "doctor",
+    "st": "saint",
+    "jr": "junior",
+    "sr": "senior",
+    "messrs": "messieurs",
+    "prof": "professor",
+    "capt": "captain",
+    "col": "colonel",
+    "gen": "general",
+    "lt": "lieutenant",
+    "maj": "major",
+    "sgt": "sergeant",
+    "rev": "reverend",
+    "hon": "honourable",
+    "gov": "governor",
+    "ft": "fort",
+    "mt": "mount",
+    "co": "company",
+    "ltd": "limited",
+    "vs": "versus",
+    "etc": "et cetera",
+    "approx": "approximately",
 }
 _ABBREVIATION_RE = re.compile(
     r"\b(" + "|".join(sorted(_ABBREVIATIONS, key=len, reverse=True)) + r")\.", re.IGNORECASE
 )
-_LATIN_RE = {re.compile(r"\be\.g\.", re.I): "for example", re.compile(r"\bi\.e\.", re.I): "that is"}
+_LATIN_RE = {
+    re.compile(r"\be\.g\.", re.IGNORECASE): "for example",
+    re.compile(r"\bi\.e\.", re.IGNORECASE): "that is",
+}
 
 # Typographic characters that NFKD does not reduce to ASCII.
-_UNICODE_MAP = str.maketrans({
-    "\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": " - ",
-    "\u2026": "...", "\u00a0": " ", "[": "(", "]": ")", "\u00bd": " and a half",
-})
+_UNICODE_MAP = str.maketrans(
+    {
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u2013": "-",
+        "\u2014": " - ",
+        "\u2026": "...",
+        "\u00a0": " ",
+        "[": "(",
+        "]": ")",
+        "\u00bd": " and a half",
+    }
+)
 
 _CURRENCY_RE = re.compile(r"([$£])\s?(\d+(?:,\d{3})*(?:\.\d+)?)(?:\s?(million|billion|trillion))?")
 _ORDINAL_RE = re.compile(r"\b(\d+(?:,\d{3})*)(st|nd|rd|th)\b", re.IGNORECASE)

@@ -34,5 +34,7 @@ def split_sentences(text: str, max_chars: int = 200) -> list[str]:
             chunks.append(sentence)
             continue
         for clause in _pack(_CLAUSE_END.split(sentence), max_chars):
-            chunks.extend([clause] if len(clause) <= max_chars else _pack(clause.split(), max_chars))
+            chunks.extend(
+                [clause] if len(clause) <= max_chars else _pack(clause.split(), max_chars)
+            )
     return chunks

@@ -27,7 +27,11 @@ class SymbolTable:
     _warned: set[str] = field(init=False, repr=False, default_factory=set)
 
     def __post_init__(self) -> None:
-        if not self.symbols or self.symbols[0] != PAD or len(set(self.symbols)) != len(self.symbols):
+        if (
+            not self.symbols
+            or self.symbols[0] != PAD
+            or len(set(self.symbols)) != len(self.symbols)
+        ):
             raise ValueError("symbol list must start with the pad symbol and hold no duplicates")
         self._ids = {symbol: index for index, symbol in enumerate(self.symbols)}
 
@@ -48,7 +52,9 @@ class SymbolTable:
         if unknown:
             self._warned |= unknown
             names = ", ".join(f"{ch!r} (U+{ord(ch):04X})" for ch in sorted(unknown))
-            warnings.warn(f"dropping phoneme symbols not in the symbol table: {names}", stacklevel=2)
+            warnings.warn(
+                f"dropping phoneme symbols not in the symbol table: {names}", stacklevel=2
+            )
         return [self._ids[ch] for ch in phonemes if ch in self._ids]
 
     def decode(self, ids: list[int]) -> str:
