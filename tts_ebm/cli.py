@@ -1,9 +1,7 @@
 """Command-line entry point `tts-ebm`.
 
 Each subcommand lives in its own module under `tts_ebm.commands` and exposes
-`add_arguments(parser)` and `run(args) -> int`. Modules are imported lazily so that
-`tts-ebm --help` stays fast and a heavy dependency of one command (torch, matplotlib)
-does not slow down the others.
+`add_arguments(parser)` and `run(args) -> int`; the module docstring is its `--help` text.
 """
 
 from __future__ import annotations
@@ -25,13 +23,21 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(selected: str | None = None) -> argparse.ArgumentParser:
+    """Parser with every subcommand listed; only `selected` has its module imported.
+
+    Importing one module (not all) keeps `tts-ebm --help` fast and lets a command run even when
+    another command's heavy dependency is broken.
+    """
     parser = argparse.ArgumentParser(
         prog="tts-ebm",
         description="Energy-based text-to-speech toolkit. Run `tts-ebm COMMAND --help` for details.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, (module_name, help_text) in COMMANDS.items():
+        if name != selected:
+            sub.add_parser(name, help=help_text, description=help_text)
+            continue
         module = importlib.import_module(f"tts_ebm.commands.{module_name}")
         command_parser = sub.add_parser(
             name,
@@ -45,7 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    selected = next((arg for arg in argv if not arg.startswith("-")), None)
+    args = build_parser(selected if selected in COMMANDS else None).parse_args(argv)
     try:
         return int(args._run(args) or 0)
     except KeyboardInterrupt:
