@@ -82,8 +82,10 @@ def mel_spectrogram(wav: torch.Tensor | np.ndarray, sample_rate: int = SAMPLE_RA
         raise UserInputError(
             f"waveform too short for a mel frame: {x.shape[-1]} samples (need at least {pad + 1})"
         )
-    batch_shape = x.shape[:-1]
-    x = x.reshape(-1, 1, x.shape[-1])
+    batch_shape, out_dtype = x.shape[:-1], x.dtype
+    # float64 inside: in float32 the STFT's rounding (~1e-7 of the peak) reaches 1e-2 in log
+    # space near the 1e-5 clamp; features are computed once, so exactness is cheap.
+    x = x.to(torch.float64).reshape(-1, 1, x.shape[-1])
     x = torch.nn.functional.pad(x, (pad, pad), mode="reflect").squeeze(1)
     basis, window = _basis_and_window(x.device, x.dtype)
     spec = torch.stft(
@@ -97,5 +99,5 @@ def mel_spectrogram(wav: torch.Tensor | np.ndarray, sample_rate: int = SAMPLE_RA
     )
     magnitude = torch.sqrt(spec.real.pow(2) + spec.imag.pow(2) + 1e-9)
     mel = torch.log(torch.clamp(basis @ magnitude, min=MEL.clamp_min))
-    mel = mel.reshape(*batch_shape, MEL.n_mels, mel.shape[-1])
+    mel = mel.to(out_dtype).reshape(*batch_shape, MEL.n_mels, mel.shape[-1])
     return mel.numpy() if as_numpy else mel

@@ -31,12 +31,11 @@ def test_mel_matches_reference_on_sine_sweep():
     mel64 = mel_spectrogram(torch.from_numpy(sweep).double())
     assert mel64.shape == expected.shape == (80, 22050 // 256)
     assert np.abs(mel64.numpy() - expected).max() < 1e-4
-    # float32 (the production path): exact up to rounding, which only shows near the 1e-5 clamp
+    # float32 in, float32 out (the production path), same accuracy down to the 1e-5 clamp
     mel32 = mel_spectrogram(torch.from_numpy(sweep))
     assert mel32.dtype == torch.float32
-    audible = expected > np.log(1e-2)
-    assert np.abs(mel32.numpy() - expected)[audible].max() < 1e-4
-    assert np.abs(mel32.numpy() - expected).max() < 2e-2
+    assert np.abs(mel32.numpy() - expected).max() < 1e-4
+    assert (expected < np.log(1e-3)).any()  # the comparison does cover near-floor values
     # the sweep really moves up the mel axis: early frames peak low, late frames high
     peaks = mel32.argmax(dim=0)
     assert peaks[2] < 20 and peaks[-3] > 60
