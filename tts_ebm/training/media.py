@@ -1,0 +1,71 @@
+"""Cheap validation artefacts: mel plots, a Griffin-Lim clip and a mel-cepstral distance.
+
+These only monitor training. The reported metrics (MCD on mel-cepstra from audio, F0, V/UV)
+are computed by `tts-ebm evaluate`; the vocoder used for listening is HiFi-GAN.
+"""
+
+from __future__ import annotations
+
+import math
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from fastdtw import fastdtw  # noqa: E402
+import scipy.fft  # noqa: E402
+import torch  # noqa: E402
+import torchaudio  # noqa: E402
+
+SAMPLE_RATE = 22050
+N_FFT = 1024
+HOP = 256
+
+
+def plot_mels(target: np.ndarray, synthesis: np.ndarray, title: str) -> plt.Figure:
+    """Target and synthesised (D, T) mels one above the other on the same colour scale."""
+    low = float(min(target.min(), synthesis.min()))
+    high = float(max(target.max(), synthesis.max()))
+    figure, axes = plt.subplots(2, 1, figsize=(8, 5), constrained_layout=True)
+    for axis, mel, name in zip(axes, (target, synthesis), ("target", "synthesis")):
+        image = axis.imshow(mel, origin="lower", aspect="auto", vmin=low, vmax=high,
+                            interpolation="none")
+        axis.set_title(f"{title} {name} ({mel.shape[1]} frames)")
+    figure.colorbar(image, ax=axes)
+    return figure
+
+
+def griffin_lim(log_mel: torch.Tensor, n_iter: int = 32) -> torch.Tensor:
+    """Raw HiFi-GAN log-mel (80, T) -> waveform in [-1, 1] (about T * 256 samples).
+
+    The magnitude spectrogram is recovered with the pseudo-inverse of the Slaney filterbank
+    (clamped at 0); good enough to hear rhythm and gross spectral errors during training.
+    """
+    fbank = torchaudio.functional.melscale_fbanks(
+        N_FFT // 2 + 1, 0.0, 8000.0, log_mel.shape[0], SAMPLE_RATE, norm="slaney",
+        mel_scale="slaney",
+    )  # (F, n_mels)
+    magnitude = (torch.linalg.pinv(fbank.T) @ log_mel.float().exp()).clamp_min(0.0)
+    transform = torchaudio.transforms.GriffinLim(
+        n_fft=N_FFT, hop_length=HOP, win_length=N_FFT, power=1.0, n_iter=n_iter,
+        rand_init=False,
+    )
+    wav = transform(magnitude)
+    return wav / wav.abs().max().clamp_min(1e-5) * 0.95
+
+
+def mel_cepstral_distance(reference: np.ndarray, synthesis: np.ndarray, order: int = 24) -> float:
+    """MCD-style distance (dB) between two raw log-mels (D, T) of possibly different lengths.
+
+    Cepstra are the orthonormal DCT-II of the natural-log mel frames, coefficients 1..order
+    (c0, the loudness, excluded); frames are aligned with (fast)DTW on the Euclidean distance; the
+    result is (10 / ln 10) * sqrt(2) * mean aligned distance. A monitoring proxy, not comparable
+    to MCD from SPTK mel-cepstra.
+    """
+    ref = scipy.fft.dct(reference, type=2, norm="ortho", axis=0)[1 : order + 1]
+    syn = scipy.fft.dct(synthesis, type=2, norm="ortho", axis=0)[1 : order + 1]
+    _, path = fastdtw(ref.T, syn.T, dist=2)
+    ref_index, syn_index = np.asarray(path).T
+    distances = np.linalg.norm(ref[:, ref_index] - syn[:, syn_index], axis=0)
+    return float(10.0 / math.log(10.0) * math.sqrt(2.0) * distances.mean())

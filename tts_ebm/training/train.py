@@ -1,0 +1,110 @@
+"""One training run: build data, module and Lightning Trainer from an ExperimentConfig.
+
+Output layout (read by the recipe): OUT/config.yaml (resolved config), OUT/checkpoints/
+(last.ckpt + periodic step*.ckpt), OUT/logs/ (TensorBoard), OUT/train_summary.json.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from lightning.pytorch.callbacks import Callback, LearningRateMonitor, ModelCheckpoint
+from lightning.pytorch.loggers import TensorBoardLogger
+
+from tts_ebm.errors import UserInputError
+from tts_ebm.text import SymbolTable
+from tts_ebm.training.config import ExperimentConfig, TrainerConfig, save_config
+from tts_ebm.training.data import DumpDataModule
+from tts_ebm.training.module import EBMTrainingModule
+
+
+def resolve_hardware(trainer: TrainerConfig) -> tuple[str, str]:
+    """(accelerator, precision): "auto" means CUDA with bf16-mixed if present, else CPU fp32."""
+    cuda = torch.cuda.is_available()
+    accelerator = trainer.accelerator
+    if accelerator == "auto":
+        accelerator = "gpu" if cuda else "cpu"
+    precision = trainer.precision
+    if precision == "auto":
+        on_gpu = accelerator in ("gpu", "cuda")
+        precision = "bf16-mixed" if on_gpu and torch.cuda.is_bf16_supported() else "32-true"
+    return accelerator, precision
+
+
+def train(
+    config: ExperimentConfig,
+    out_dir: str | Path,
+    resume: bool = False,
+    callbacks: Sequence[Callback] = (),
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Train (or resume from OUT/checkpoints/last.ckpt); returns what train_summary.json holds."""
+    out = Path(out_dir)
+    last = out / "checkpoints" / "last.ckpt"
+    if resume and not last.is_file():
+        raise UserInputError(f"--resume: no checkpoint to resume from at {last}")
+    started = time.perf_counter()
+    tc = config.trainer
+    L.seed_everything(tc.seed, workers=True, verbose=False)
+    symbols = SymbolTable.default()
+    datamodule = DumpDataModule(config.data, symbols, tc.seed)
+    module = EBMTrainingModule(config, symbols, datamodule.mel_mean, datamodule.mel_std)
+    out.mkdir(parents=True, exist_ok=True)
+    save_config(config, out / "config.yaml")
+
+    accelerator, precision = resolve_hardware(tc)
+    checkpoints = ModelCheckpoint(
+        dirpath=out / "checkpoints",
+        filename="step{step:08d}",
+        auto_insert_metric_name=False,
+        every_n_train_steps=tc.ckpt_every,
+        save_last=True,
+        monitor="step",  # keeps the `keep_checkpoints` most recent periodic checkpoints
+        mode="max",
+        save_top_k=tc.keep_checkpoints,
+    )
+    trainer = L.Trainer(
+        default_root_dir=out,
+        logger=TensorBoardLogger(save_dir=out, name="logs", version=""),
+        callbacks=[checkpoints, LearningRateMonitor(logging_interval="step"), *callbacks],
+        max_steps=tc.max_steps,
+        val_check_interval=tc.val_every * tc.accumulate,  # counted in batches
+        check_val_every_n_epoch=None,
+        limit_val_batches=tc.limit_val_batches,
+        num_sanity_val_steps=0,
+        accelerator=accelerator,
+        precision=precision,
+        devices=tc.devices,
+        strategy=tc.strategy,
+        gradient_clip_val=tc.grad_clip,
+        accumulate_grad_batches=tc.accumulate,
+        log_every_n_steps=tc.log_every,
+        use_distributed_sampler=False,  # the batch stream shards itself by rank
+        inference_mode=False,  # validation differentiates the energy w.r.t. x
+        enable_progress_bar=progress,
+        enable_model_summary=progress,
+    )
+    trainer.fit(module, datamodule=datamodule, ckpt_path=last if resume else None)
+
+    summary = {
+        "criterion": config.criterion.name,
+        "steps": trainer.global_step,
+        "resumed_from_step": module.resumed_from_step,
+        "wall_time_s": round(time.perf_counter() - started, 2),
+        "nonfinite_steps": module.nonfinite_steps,
+        "final_train_losses": module.final_losses(),
+        "final_val": {k: float(v) for k, v in trainer.callback_metrics.items()
+                      if k.startswith("val/")},
+        "accelerator": accelerator,
+        "precision": precision,
+        "checkpoint": str(last),
+    }
+    if trainer.is_global_zero:
+        (out / "train_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    return summary
