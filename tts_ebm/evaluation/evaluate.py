@@ -1,0 +1,208 @@
+"""Folder-level evaluation: match `<id>.wav` files by id, score each pair, summarise with CIs.
+
+Policy for imperfect inputs (so that a partly failed synthesis run still gets a report):
+- ids present on one side only are listed (`missing_in_reference`, `missing_in_synthesized`)
+  with a warning, and the common subset is evaluated; no common id at all is an error;
+- files at another sample rate than the analysis rate (22 050 Hz) are resampled, with one
+  warning per folder naming the rates;
+- unreadable, empty or silent files are listed under `failed` with the reason and a warning;
+  if every pair fails, that is an error.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import warnings
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+from scipy import stats
+from tqdm import tqdm
+
+from data_prep.audio import load_audio
+from tts_ebm.errors import UserInputError
+from tts_ebm.evaluation.metrics import MetricSettings, compare
+
+SUMMARY_METRICS = ("mcd_db", "log_f0_rmse_cents", "vuv_error_rate", "duration_ratio")
+_SHOWN_IDS = 10
+
+
+def list_wavs(folder: str | Path) -> dict[str, Path]:
+    """`{id: path}` for the `<id>.wav` files directly inside `folder`."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"audio folder not found: {folder}")
+    return {path.stem: path for path in sorted(folder.glob("*.wav")) if path.is_file()}
+
+
+def mean_ci95(values: list[float]) -> dict[str, float | int | None]:
+    """Mean, sample std and half-width of the 95 % t-interval (None when n < 2)."""
+    n = len(values)
+    if n == 0:
+        return {"mean": None, "std": None, "ci95": None, "n": 0}
+    array = np.asarray(values, dtype=np.float64)
+    if n == 1:
+        return {"mean": float(array[0]), "std": None, "ci95": None, "n": 1}
+    std = float(array.std(ddof=1))
+    half = float(stats.t.ppf(0.975, n - 1) * std / math.sqrt(n))
+    return {"mean": float(array.mean()), "std": std, "ci95": half, "n": n}
+
+
+def _score_pair(job: tuple[str, Path, Path, MetricSettings]) -> tuple[str, dict | str, dict]:
+    """(id, metrics or failure reason, {side: sample rate}) for one pair; runs in a worker."""
+    utt_id, ref_path, syn_path, settings = job
+    rates = {}
+    try:
+        waves = []
+        for side, path in (("reference", ref_path), ("synthesized", syn_path)):
+            rates[side] = sf.info(str(path)).samplerate
+            with warnings.catch_warnings():  # resampling is reported once per folder instead
+                warnings.simplefilter("ignore")
+                waves.append(load_audio(path, target_sr=settings.sample_rate))
+        return utt_id, compare(waves[0], waves[1], settings), rates
+    except (UserInputError, FileNotFoundError, RuntimeError, sf.LibsndfileError) as error:
+        return utt_id, f"{type(error).__name__}: {error}", rates
+
+
+def _run(jobs: list, workers: int) -> Iterator[tuple[str, dict | str, dict]]:
+    if workers <= 1 or len(jobs) <= 1:
+        yield from map(_score_pair, jobs)
+        return
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        yield from pool.map(_score_pair, jobs, chunksize=1)
+
+
+def _shown(ids: list[str]) -> str:
+    more = f" … (+{len(ids) - _SHOWN_IDS} more)" if len(ids) > _SHOWN_IDS else ""
+    return ", ".join(ids[:_SHOWN_IDS]) + more
+
+
+def evaluate_folders(
+    reference_dir: str | Path,
+    synthesized_dir: str | Path,
+    settings: MetricSettings | None = None,
+    workers: int | None = None,
+    progress: bool = True,
+) -> dict:
+    """Per-utterance metrics and their means with 95 % CIs for two folders of `<id>.wav`."""
+    settings = settings or MetricSettings()
+    workers = workers if workers is not None else min(2, os.cpu_count() or 1)
+    references, synthesized = list_wavs(reference_dir), list_wavs(synthesized_dir)
+    if not synthesized:
+        raise UserInputError(f"no .wav files in the synthesized folder {synthesized_dir}")
+    if not references:
+        raise UserInputError(f"no .wav files in the reference folder {reference_dir}")
+    common = sorted(set(references) & set(synthesized))
+    missing_in_reference = sorted(set(synthesized) - set(references))
+    missing_in_synthesized = sorted(set(references) - set(synthesized))
+    if not common:
+        raise UserInputError(
+            f"no utterance id is in both {reference_dir} ({_shown(sorted(references))}) "
+            f"and {synthesized_dir} ({_shown(sorted(synthesized))}); files must be named <id>.wav"
+        )
+    if missing_in_reference:
+        warnings.warn(
+            f"{len(missing_in_reference)} synthesized ids have no reference in {reference_dir}: "
+            f"{_shown(missing_in_reference)}",
+            stacklevel=2,
+        )
+    if missing_in_synthesized:
+        warnings.warn(
+            f"{len(missing_in_synthesized)} reference ids have no synthesized file in "
+            f"{synthesized_dir}: {_shown(missing_in_synthesized)}",
+            stacklevel=2,
+        )
+
+    jobs = [(i, references[i], synthesized[i], settings) for i in common]
+    utterances: dict[str, dict] = {}
+    failed: dict[str, str] = {}
+    rates: dict[str, set[int]] = {"reference": set(), "synthesized": set()}
+    results = _run(jobs, workers)
+    for utt_id, outcome, utt_rates in tqdm(
+        results, total=len(jobs), desc="evaluate", unit="utt", disable=not progress
+    ):
+        for side, rate in utt_rates.items():
+            rates[side].add(rate)
+        if isinstance(outcome, str):
+            failed[utt_id] = outcome
+        else:
+            utterances[utt_id] = outcome
+
+    for side, side_rates in rates.items():
+        other = sorted(side_rates - {settings.sample_rate})
+        if other:
+            warnings.warn(
+                f"{side} files at {', '.join(map(str, other))} Hz were resampled to "
+                f"{settings.sample_rate} Hz for analysis",
+                stacklevel=2,
+            )
+    if failed:
+        warnings.warn(
+            f"{len(failed)} utterances could not be evaluated: "
+            + "; ".join(f"{i}: {reason}" for i, reason in list(failed.items())[:_SHOWN_IDS]),
+            stacklevel=2,
+        )
+    if not utterances:
+        raise UserInputError(
+            f"none of the {len(common)} common utterances could be evaluated; first failure: "
+            f"{next(iter(failed.items()))}"
+        )
+
+    summary = {
+        name: mean_ci95([m[name] for m in utterances.values() if m[name] is not None])
+        for name in SUMMARY_METRICS
+    }
+    return {
+        "reference_dir": str(reference_dir),
+        "synthesized_dir": str(synthesized_dir),
+        "settings": settings.to_dict(),
+        "counts": {
+            "reference": len(references),
+            "synthesized": len(synthesized),
+            "common": len(common),
+            "evaluated": len(utterances),
+            "failed": len(failed),
+        },
+        "missing_in_reference": missing_in_reference,
+        "missing_in_synthesized": missing_in_synthesized,
+        "failed": failed,
+        "summary": summary,
+        "utterances": utterances,
+    }
+
+
+def to_markdown(result: dict) -> str:
+    """Human-readable summary of an `evaluate_folders` result."""
+    counts = result["counts"]
+    lines = [
+        "# Objective evaluation",
+        "",
+        f"- reference: `{result['reference_dir']}`",
+        f"- synthesized: `{result['synthesized_dir']}`",
+        (
+            f"- utterances evaluated: {counts['evaluated']} of {counts['common']} common "
+            f"({counts['failed']} failed, {len(result['missing_in_reference'])} without "
+            f"reference, {len(result['missing_in_synthesized'])} without synthesis)"
+        ),
+        "",
+        "| metric | mean | ± 95 % CI | std | n |",
+        "|---|---|---|---|---|",
+    ]
+    for name, row in result["summary"].items():
+        cells = [_fmt(row[key]) for key in ("mean", "ci95", "std")]
+        lines.append(f"| {name} | {' | '.join(cells)} | {row['n']} |")
+    for name in ("whisper_wer", "utmos"):
+        if name in result:
+            lines.append(f"| {name} | {_fmt(result[name]['mean'])} | – | – | {result[name]['n']} |")
+    lines += ["", "Settings: " + ", ".join(f"{k}={v}" for k, v in result["settings"].items())]
+    if result["failed"]:
+        lines += ["", "Failed:", *(f"- {i}: {reason}" for i, reason in result["failed"].items())]
+    return "\n".join(lines) + "\n"
+
+
+def _fmt(value: float | None) -> str:
+    return "–" if value is None else f"{value:.3f}"
