@@ -195,3 +195,46 @@ def test_cli_writes_json_and_markdown(
 def test_cli_whisper_needs_text_file() -> None:
     with pytest.raises(UserInputError, match="--text-file"):
         evaluate_command.run(_cli_args(whisper=True))
+
+
+def _fake_run(exp: Path, criterion: str, mcd_by_k: dict[int, float], train: dict | None) -> None:
+    if train is not None:
+        (exp / criterion / "train").mkdir(parents=True)
+        (exp / criterion / "train" / "train_summary.json").write_text(json.dumps(train))
+    for k, mcd in mcd_by_k.items():
+        (exp / criterion / f"synth_K{k}").mkdir(parents=True)
+        (exp / criterion / f"synth_K{k}" / "rtf.json").write_text(json.dumps({"rtf": 0.01 * k}))
+        (exp / criterion / f"eval_K{k}").mkdir(parents=True)
+        summary = {"mcd_db": {"mean": mcd, "ci95": 0.5, "std": 1.0, "n": 3},
+                   "vuv_error_rate": {"mean": 0.125, "ci95": None, "std": None, "n": 1}}
+        metrics = {"summary": summary, "counts": {"evaluated": 3}, "settings": {"mcep_order": 34}}
+        (exp / criterion / f"eval_K{k}" / "metrics.json").write_text(json.dumps(metrics))
+
+
+def test_report_tables_plot_and_missing_pieces(tmp_path: Path) -> None:
+    from tts_ebm.evaluation import report
+
+    exp = tmp_path / "exp"
+    _fake_run(exp, "delta", {1: 9.0, 4: 7.25}, {"steps": 300, "wall_time_s": 3725.0})
+    _fake_run(exp, "dsm", {1: 8.5}, None)  # still training: no summary, no K=4 yet
+    (exp / "dsm" / "eval_K1" / "metrics.json").write_text("{truncated")
+    (exp / "logs").mkdir()
+    with pytest.warns(UserWarning, match="unreadable"):
+        assert report.main(["--exp-dir", str(exp), "--main-steps", "4"]) == 0
+    text = (exp / "RESULTS.md").read_text()
+    main_table = text.split("## All inference steps")[0]
+    assert "| delta | 7.25 ± 0.50 | – | 12.5 | – | 0.040 | 300 | 1:02:05 | 3 |" in main_table
+    assert "| dsm | – |" in main_table and "logs" not in main_table
+    assert "| delta | 1 | 9.00 ± 0.50 |" in text
+    assert "dsm/train/train_summary.json" in text and "(unreadable)" in text
+    assert "mcep_order=34" in text
+    assert (exp / "quality_vs_steps.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_report_without_runs_fails(tmp_path: Path) -> None:
+    from tts_ebm.evaluation import report
+
+    (tmp_path / "logs").mkdir()
+    with pytest.raises(UserInputError, match="no experiment runs"):
+        report.write_report(tmp_path)
+    assert report.main(["--exp-dir", str(tmp_path / "absent")]) == 2
