@@ -171,6 +171,11 @@ def _check_type(value: Any, kind: Any, name: str) -> Any:
             return value
         if origin is float and isinstance(value, (int, float)) and not isinstance(value, bool):
             return float(value)
+        if origin is float and isinstance(value, str):  # PyYAML reads 1e-3 as a string
+            try:
+                return float(value)
+            except ValueError:
+                pass
         if origin is int and isinstance(value, int) and not isinstance(value, bool):
             return value
         if origin in (str, bool, dict, list) and isinstance(value, origin):

@@ -27,7 +27,7 @@ def plot_mels(target: np.ndarray, synthesis: np.ndarray, title: str) -> plt.Figu
     """Target and synthesised (D, T) mels one above the other on the same colour scale."""
     low = float(min(target.min(), synthesis.min()))
     high = float(max(target.max(), synthesis.max()))
-    figure, axes = plt.subplots(2, 1, figsize=(8, 5), constrained_layout=True)
+    figure, axes = plt.subplots(2, 1, figsize=(8, 5))
     for axis, mel, name in zip(axes, (target, synthesis), ("target", "synthesis")):
         image = axis.imshow(mel, origin="lower", aspect="auto", vmin=low, vmax=high,
                             interpolation="none")
