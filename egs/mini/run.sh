@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Offline demo: the whole recipe on the espeak-ng mini corpus, CPU-sized (`make demo`).
+# Extra options override these, e.g. `bash egs/mini/run.sh --stage 4 --criteria delta`.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")"
+. ./path.sh
+
+../../recipes/tts.sh \
+    --corpus mini \
+    --n_train 240 --n_val 12 --n_test 12 \
+    --criteria "delta dsm" \
+    --conf_dir conf \
+    --inference_steps "1 4" \
+    --main_steps 4 \
+    --vocoder griffin-lim \
+    --nj 2 \
+    "$@"

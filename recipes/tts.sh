@@ -1,0 +1,238 @@
+#!/usr/bin/env bash
+# Generic staged recipe for energy-based TTS (ESPnet egs2/TEMPLATE style).
+# Called by egs/<corpus>/run.sh with the corpus options; see `recipes/tts.sh --help`.
+#
+# Every unit of work (a corpus, a feature dump, one training run, one synthesis or evaluation
+# per criterion and K) writes a `.done` marker into its output folder only when it succeeded;
+# a rerun skips finished units, so an interrupted recipe continues where it stopped (training
+# resumes from last.ckpt). Delete a unit's folder (or its .done) to redo it.
+set -euo pipefail
+
+log() { echo -e "$(date '+%Y-%m-%dT%H:%M:%S') (tts.sh) $*"; }
+
+SECONDS=0
+run_args="$*"
+
+# General configuration
+stage=1                # first stage to run
+stop_stage=7           # last stage to run
+corpus=mini            # mini | ljspeech
+nj=2                   # parallel processes for feature extraction and evaluation
+python=python3         # interpreter for the report (the one tts-ebm is installed in)
+
+# Directories (relative paths are relative to the current directory, i.e. egs/<corpus>/)
+data_dir=data          # corpora and manifests
+dump_dir=dump          # features (tts-ebm prepare features)
+exp_dir=exp            # experiments, logs, RESULTS.md
+conf_dir=conf          # one training config per criterion: <conf_dir>/<criterion>.yaml
+
+# Stage 1: data
+download=false         # ljspeech: download LJSpeech-1.1 when it is not under data_dir
+n_train=240            # mini corpus sizes
+n_val=12
+n_test=12
+
+# Stage 3: training
+criteria="delta dsm"   # criteria to train, each with <conf_dir>/<criterion>.yaml
+train_args=""          # extra `tts-ebm train` overrides, e.g. "trainer.max_steps=200"
+
+# Stages 4-7: inference, evaluation, report, listening test
+inference_steps="1 2 4 10"   # sampler steps K to synthesise and evaluate
+main_steps=4                 # K of the main results table and of the listening test
+vocoder=""                   # --vocoder spec (empty: the synthesize default, HiFi-GAN)
+inference_args=""            # extra `tts-ebm synthesize` options
+eval_args=""                 # extra `tts-ebm evaluate` options, e.g. "--f0-method dio"
+listening_format=webmushra-mushra
+
+help_message=$(cat <<EOF
+Usage: $0 [options]   (options --name value, also --name=value; dashes or underscores)
+Stages:
+  1 data        prepare the corpus and its manifests (mini: espeak-ng; ljspeech: LJSpeech-1.1)
+  2 features    tts-ebm prepare features; test-set text file and reference wav folder
+  3 train       one tts-ebm train run per criterion (resumes from last.ckpt)
+  4 synthesize  test set for every criterion and K in --inference_steps
+  5 evaluate    tts-ebm evaluate for every criterion and K
+  6 report      exp/RESULTS.md and exp/quality_vs_steps.png (always regenerated)
+  7 listening   tts-ebm export-listening-test of the K=--main_steps systems (if available)
+Options (default):
+  --stage ($stage) --stop_stage ($stop_stage) --corpus ($corpus) --nj ($nj) --python ($python)
+  --data_dir ($data_dir) --dump_dir ($dump_dir) --exp_dir ($exp_dir) --conf_dir ($conf_dir)
+  --download ($download) --n_train ($n_train) --n_val ($n_val) --n_test ($n_test)
+  --criteria ("$criteria") --train_args ("$train_args")
+  --inference_steps ("$inference_steps") --main_steps ($main_steps) --vocoder ("$vocoder")
+  --inference_args ("$inference_args") --eval_args ("$eval_args")
+  --listening_format ($listening_format)
+EOF
+)
+
+# Option parsing (what Kaldi's utils/parse_options.sh does): --foo-bar X sets foo_bar=X for
+# variables declared above; unknown options are errors.
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --help|-h) echo "$help_message"; exit 0 ;;
+        --*=*) name="${1%%=*}"; value="${1#*=}"; shift ;;
+        --*)
+            [ $# -ge 2 ] || { echo "$0: option $1 needs a value" >&2; exit 2; }
+            name="$1"; value="$2"; shift 2 ;;
+        *) echo "$0: unexpected argument '$1' (see --help)" >&2; exit 2 ;;
+    esac
+    name="${name#--}"; name="${name//-/_}"
+    case "$name" in
+        stage|stop_stage|corpus|nj|python|data_dir|dump_dir|exp_dir|conf_dir|download|\
+        n_train|n_val|n_test|criteria|train_args|inference_steps|main_steps|vocoder|\
+        inference_args|eval_args|listening_format)
+            printf -v "$name" '%s' "$value" ;;
+        *) echo "$0: unknown option --$name (see --help)" >&2; exit 2 ;;
+    esac
+done
+
+case "$corpus" in
+    mini) corpus_dir="$data_dir/mini"; manifest_dir="$corpus_dir/manifests" ;;
+    ljspeech) corpus_dir="$data_dir"; manifest_dir="$data_dir/manifests" ;;
+    *) echo "$0: --corpus must be mini or ljspeech, got '$corpus'" >&2; exit 2 ;;
+esac
+case "$download" in true|false) ;; *) echo "$0: --download must be true or false" >&2; exit 2 ;; esac
+command -v tts-ebm >/dev/null || { echo "$0: tts-ebm is not on PATH (activate the venv)" >&2; exit 2; }
+
+log_dir="$exp_dir/logs"
+test_text="$dump_dir/test_text.txt"      # id|text lines of the test set
+test_ref="$dump_dir/test_ref_wavs"       # <id>.wav links to the test recordings
+mkdir -p "$log_dir"
+log "$0 $run_args"
+
+run_stage() { [ "$stage" -le "$1" ] && [ "$stop_stage" -ge "$1" ]; }
+
+# run_unit STAGE NAME DONE_FILE COMMAND... : skip when DONE_FILE exists, else run COMMAND with
+# its output in exp/logs/stage<STAGE>_<NAME>.log and write DONE_FILE only on success.
+run_unit() {
+    local stage_no=$1 name=$2 done_file=$3
+    shift 3
+    local log_file="$log_dir/stage${stage_no}_${name}.log"
+    if [ -e "$done_file" ]; then
+        log "stage $stage_no: $name already done, skipping ($done_file)"
+        return 0
+    fi
+    log "stage $stage_no: $name -> log: $log_file"
+    local status=0
+    set +e  # errexit is ignored inside an `if` condition; a plain subshell keeps it
+    ( set -e; "$@" ) >"$log_file" 2>&1
+    status=$?
+    set -e
+    if [ "$status" -ne 0 ]; then
+        echo "ERROR: stage $stage_no ($name) failed (exit $status); see the log: $log_file" >&2
+        tail -n 20 "$log_file" | sed 's/^/  | /' >&2
+        exit 1
+    fi
+    mkdir -p "$(dirname "$done_file")"
+    date '+%Y-%m-%dT%H:%M:%S' >"$done_file"
+}
+
+prepare_data() {
+    if [ "$corpus" = mini ]; then
+        tts-ebm prepare mini --out "$corpus_dir" --n-train "$n_train" --n-val "$n_val" \
+            --n-test "$n_test"
+    else
+        local download_flag=()
+        [ "$download" = true ] && download_flag=(--download)
+        tts-ebm prepare ljspeech --root "$corpus_dir" --manifest-dir "$manifest_dir" \
+            "${download_flag[@]}"
+    fi
+}
+
+# The test set is what was extracted (DUMP/test.tsv: id n_frames phonemes text); the
+# recordings come from the manifest (id audio text).
+prepare_test_set() {
+    rm -rf "$test_ref" && mkdir -p "$test_ref"
+    awk -F'\t' 'NR > 1 { print $1 "|" $4 }' "$dump_dir/test.tsv" >"$test_text.tmp"
+    if [ ! -s "$test_text.tmp" ]; then echo "no test utterances in $dump_dir/test.tsv"; exit 1; fi
+    awk -F'\t' 'NR == FNR { if (FNR > 1) keep[$1] = 1; next }
+                FNR > 1 && ($1 in keep) { print $1 "\t" $2 }' \
+        "$dump_dir/test.tsv" "$manifest_dir/test.tsv" |
+        while IFS=$'\t' read -r utt_id audio; do ln -s "$audio" "$test_ref/$utt_id.wav"; done
+    echo "$(wc -l <"$test_text.tmp") test utterances, $(ls "$test_ref" | wc -l) reference wavs"
+    mv "$test_text.tmp" "$test_text"
+}
+
+train_criterion() {
+    local crit=$1 out="$exp_dir/$1/train" resume=()
+    [ -f "$out/checkpoints/last.ckpt" ] && resume=(--resume)
+    # shellcheck disable=SC2086  # train_args is a list of key=value overrides
+    tts-ebm train --config "$conf_dir/$crit.yaml" --out "$out" --no-progress "${resume[@]}" \
+        "data.dump_dir=$dump_dir" $train_args
+}
+
+synthesize_test_set() {
+    local crit=$1 k=$2 out="$exp_dir/$1/synth_K$2" voc=()
+    [ -n "$vocoder" ] && voc=(--vocoder "$vocoder")
+    # shellcheck disable=SC2086  # inference_args is a list of options
+    tts-ebm synthesize --checkpoint "$exp_dir/$crit/train/checkpoints/last.ckpt" \
+        --text-file "$test_text" --out "$out" --steps "$k" --seed 0 "${voc[@]}" $inference_args
+}
+
+if run_stage 1; then
+    log "stage 1: data ($corpus)"
+    run_unit 1 data "$manifest_dir/.done" prepare_data
+fi
+
+if run_stage 2; then
+    log "stage 2: features"
+    run_unit 2 features "$dump_dir/.done" \
+        tts-ebm prepare features --manifest-dir "$manifest_dir" --out "$dump_dir" --workers "$nj"
+    run_unit 2 test_set "$test_ref/.done" prepare_test_set
+fi
+
+if run_stage 3; then
+    log "stage 3: training ($criteria)"
+    for crit in $criteria; do
+        [ -f "$conf_dir/$crit.yaml" ] || { echo "ERROR: stage 3: no config $conf_dir/$crit.yaml" >&2; exit 1; }
+        run_unit 3 "train_$crit" "$exp_dir/$crit/train/.done" train_criterion "$crit"
+    done
+fi
+
+if run_stage 4; then
+    log "stage 4: synthesis of the test set, K in ($inference_steps)"
+    for crit in $criteria; do
+        for k in $inference_steps; do
+            run_unit 4 "synth_${crit}_K$k" "$exp_dir/$crit/synth_K$k/.done" \
+                synthesize_test_set "$crit" "$k"
+        done
+    done
+fi
+
+if run_stage 5; then
+    log "stage 5: evaluation"
+    for crit in $criteria; do
+        for k in $inference_steps; do
+            # shellcheck disable=SC2086  # eval_args is a list of options
+            run_unit 5 "eval_${crit}_K$k" "$exp_dir/$crit/eval_K$k/.done" \
+                tts-ebm evaluate --reference "$test_ref" --synthesized "$exp_dir/$crit/synth_K$k" \
+                --out "$exp_dir/$crit/eval_K$k/metrics.json" --workers "$nj" --no-progress \
+                $eval_args
+        done
+    done
+fi
+
+if run_stage 6; then
+    log "stage 6: report"
+    rm -f "$log_dir/.report.done"  # derived from stages 3-5 and cheap: always regenerated
+    run_unit 6 report "$log_dir/.report.done" \
+        "$python" -m tts_ebm.evaluation.report --exp-dir "$exp_dir" --main-steps "$main_steps"
+    cat "$exp_dir/RESULTS.md"
+fi
+
+if run_stage 7; then
+    log "stage 7: listening-test export"
+    if tts-ebm export-listening-test --help >/dev/null 2>&1; then
+        systems=()
+        for crit in $criteria; do systems+=(--system "$crit=$exp_dir/$crit/synth_K$main_steps"); done
+        out="$exp_dir/listening_test"
+        [ -e "$out/.done" ] || rm -rf "$out"  # the export wants a new folder; drop a partial one
+        run_unit 7 listening_test "$out/.done" \
+            tts-ebm export-listening-test "${systems[@]}" --reference "$test_ref" \
+            --texts "$test_text" --out "$out" --format "$listening_format"
+    else
+        log "stage 7: skipped, \`tts-ebm export-listening-test\` is not available"
+    fi
+fi
+
+log "finished stages $stage-$stop_stage in ${SECONDS}s"

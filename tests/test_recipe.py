@@ -1,0 +1,130 @@
+"""The staged recipe: option parsing, stage skipping on rerun, failure reporting, report stage."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+RECIPE = REPO / "recipes" / "tts.sh"
+BIN = Path(sys.executable).parent  # the venv that runs the tests also provides tts-ebm
+
+
+def _recipe(tmp: Path, *options: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    dirs = ["--data_dir", tmp / "data", "--dump_dir", tmp / "dump", "--exp_dir", tmp / "exp"]
+    return subprocess.run(
+        ["bash", str(RECIPE), "--corpus", "mini", "--python", sys.executable,
+         *map(str, dirs), *options],
+        check=False, cwd=tmp, env=env, capture_output=True, text=True, timeout=600,
+    )
+
+
+@pytest.fixture(scope="module")
+def prepared(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess]:
+    """Stages 1-2 on a 2/1/1 mini corpus (no training)."""
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("espeak-ng is not installed")
+    tmp = tmp_path_factory.mktemp("recipe")
+    result = _recipe(tmp, "--n_train", "2", "--n_val", "1", "--n_test", "1", "--stop_stage", "2")
+    assert result.returncode == 0, result.stdout + result.stderr
+    return tmp, result
+
+
+def test_data_and_feature_stages_write_markers_logs_and_test_set(
+    prepared: tuple[Path, subprocess.CompletedProcess],
+) -> None:
+    tmp, result = prepared
+    assert (tmp / "data" / "mini" / "manifests" / ".done").is_file()
+    assert (tmp / "dump" / ".done").is_file()
+    for name in ("stage1_data", "stage2_features", "stage2_test_set"):
+        assert (tmp / "exp" / "logs" / f"{name}.log").is_file()
+    (line,) = (tmp / "dump" / "test_text.txt").read_text().splitlines()
+    utt_id, text = line.split("|")
+    assert text.strip()
+    reference = tmp / "dump" / "test_ref_wavs" / f"{utt_id}.wav"
+    assert reference.resolve() == (tmp / "data" / "mini" / "wavs" / f"{utt_id}.wav").resolve()
+    assert "stage 3" not in result.stdout  # --stop_stage 2 is honoured
+
+
+def test_rerun_skips_finished_stages(prepared: tuple[Path, subprocess.CompletedProcess]) -> None:
+    tmp, _ = prepared
+    logs = tmp / "exp" / "logs"
+    before = {p.name: p.stat().st_mtime_ns for p in logs.glob("*.log")}
+    again = _recipe(tmp, "--n_train", "2", "--n_val", "1", "--n_test", "1", "--stop_stage", "2")
+    assert again.returncode == 0, again.stderr
+    for unit in ("data", "features", "test_set"):
+        assert f"{unit} already done, skipping" in again.stdout
+    assert {p.name: p.stat().st_mtime_ns for p in logs.glob("*.log")} == before
+
+
+def test_failing_stage_names_itself_and_its_log(tmp_path: Path) -> None:
+    result = _recipe(tmp_path, "--stage", "2", "--stop_stage", "2")  # no manifests: stage 1 skipped
+    assert result.returncode != 0
+    log = tmp_path / "exp" / "logs" / "stage2_features.log"
+    assert "stage 2 (features) failed" in result.stderr
+    assert str(log) in result.stderr
+    assert "manifest" in log.read_text().lower()
+    assert not (tmp_path / "dump" / ".done").exists()
+
+
+def test_options_are_checked(tmp_path: Path) -> None:
+    assert _recipe(tmp_path, "--help").returncode == 0
+    unknown = _recipe(tmp_path, "--no_such_option", "1")
+    assert unknown.returncode == 2 and "unknown option --no_such_option" in unknown.stderr
+    bad_corpus = _recipe(tmp_path, "--corpus=vctk")
+    assert bad_corpus.returncode == 2 and "--corpus must be mini or ljspeech" in bad_corpus.stderr
+
+
+def test_report_stage_reads_the_experiment_layout(tmp_path: Path) -> None:
+    run = tmp_path / "exp" / "delta"
+    (run / "train").mkdir(parents=True)
+    (run / "train" / "train_summary.json").write_text(json.dumps({"steps": 5, "wall_time_s": 61}))
+    (run / "synth_K4").mkdir()
+    (run / "synth_K4" / "rtf.json").write_text(json.dumps({"rtf": 0.5, "steps": 4}))
+    (run / "eval_K4").mkdir()
+    summary = {"mcd_db": {"mean": 6.5, "ci95": 0.25, "std": 0.3, "n": 4}}
+    (run / "eval_K4" / "metrics.json").write_text(json.dumps({"summary": summary}))
+    result = _recipe(tmp_path, "--stage", "6", "--stop_stage", "6", "--criteria", "delta")
+    assert result.returncode == 0, result.stderr
+    assert "| delta | 6.50 ± 0.25 |" in (tmp_path / "exp" / "RESULTS.md").read_text()
+    assert (tmp_path / "exp" / "quality_vs_steps.png").is_file()
+
+
+TINY_CONFIG = """\
+model: {preset: tiny}
+criterion: {name: delta}
+data: {batch_size: 2, val_synth: 0}
+optim: {warmup: 1}
+trainer: {max_steps: 3, val_every: 1000, ckpt_every: 1000, log_every: 1}
+"""
+
+
+@pytest.mark.slow
+def test_tiny_recipe_end_to_end(tmp_path: Path) -> None:
+    """All seven stages on a 4/1/2 mini corpus with 3 training steps; then a rerun skips all."""
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("espeak-ng is not installed")
+    conf = tmp_path / "conf"
+    conf.mkdir()
+    (conf / "delta.yaml").write_text(TINY_CONFIG)
+    options = ["--n_train", "4", "--n_val", "1", "--n_test", "2", "--criteria", "delta",
+               "--conf_dir", str(conf), "--inference_steps", "1 2", "--main_steps", "2",
+               "--vocoder", "griffin-lim", "--eval_args", "--f0-method dio"]
+    result = _recipe(tmp_path, *options)
+    assert result.returncode == 0, result.stdout + result.stderr
+    exp = tmp_path / "exp"
+    for k in (1, 2):
+        metrics = json.loads((exp / "delta" / f"eval_K{k}" / "metrics.json").read_text())
+        assert metrics["counts"]["evaluated"] == 2
+        assert json.loads((exp / "delta" / f"synth_K{k}" / "rtf.json").read_text())["steps"] == k
+    assert "| delta |" in (exp / "RESULTS.md").read_text()
+    again = _recipe(tmp_path, *options, "--stop_stage", "5")
+    assert again.returncode == 0
+    assert again.stdout.count("already done, skipping") == 8  # data, features, test set, train, 2+2
