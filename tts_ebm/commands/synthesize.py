@@ -1,0 +1,179 @@
+"""Synthesise speech from text with a trained checkpoint.
+
+  tts-ebm synthesize --checkpoint CKPT --text "Hello there." --out hello.wav
+  tts-ebm synthesize --checkpoint CKPT --text-file test.txt --out exp/synth_K4 --steps 4
+
+A text file holds one utterance per line: `text`, `id|text`, or an LJSpeech metadata line
+`id|text|normalised text` (the normalised text is used). Each line gives OUT/<id>.wav
+(lines without an id are named line<N>); OUT/rtf.json records the real-time factor.
+Every line is checked before any audio is generated. The vocoder defaults to the pretrained
+HiFi-GAN (hf:facebook/fastspeech2-en-ljspeech/hifigan.bin), falling back to Griffin-Lim with
+a notice when it is neither cached nor downloadable; a vocoder named with --vocoder must load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from tts_ebm.errors import UserInputError
+
+UTTERANCES_PER_BATCH = 8
+_ID = re.compile(r"^[\w.-]+$")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--checkpoint", type=Path, required=True, help="trained .ckpt file")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--text", help="text to speak (long text is split into sentences)")
+    source.add_argument("--text-file", type=Path, help="one utterance per line (`[id|]text`)")
+    parser.add_argument("--out", type=Path, required=True,
+                        help="output .wav (with --text) or folder (with --text-file, or --text "
+                             "and a path not ending in .wav)")
+    parser.add_argument("--vocoder", default=None,
+                        help="hf:OWNER/REPO/FILE[@REV], a checkpoint path, or griffin-lim "
+                             "(default: pretrained HiFi-GAN, Griffin-Lim if unavailable)")
+    parser.add_argument("--steps", type=int, default=None, help="sampler steps K")
+    parser.add_argument("--step-size", type=_step_size, default=None,
+                        help="step size: a number or 1/K")
+    parser.add_argument("--sampler", default=None, help="gd, langevin or annealed")
+    parser.add_argument("--temperature", type=float, default=None,
+                        help="tau of the start sample mu + tau*eps")
+    parser.add_argument("--length-scale", type=float, default=1.0,
+                        help="duration multiplier: >1 slower speech (default: 1.0)")
+    parser.add_argument("--n-candidates", type=int, default=None,
+                        help="starts per utterance; the lowest energy one is kept")
+    parser.add_argument("--seed", type=int, default=None, help="random seed (reproducible audio)")
+    parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: cuda if present)")
+    parser.add_argument("--save-mel", action="store_true",
+                        help="also write <id>.npy (raw log-mel, 80 x T) and <id>.png")
+
+
+def _step_size(value: str) -> float | str:
+    return value if value == "1/K" else float(value)
+
+
+def read_text_file(path: Path) -> list[tuple[str, str]]:
+    """(id, text) per non-empty line; ids must be unique file-name-safe strings."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as error:
+        raise UserInputError(f"{path} is not UTF-8 text: {error}") from error
+    items: list[tuple[str, str]] = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        parts = line.split("|")
+        utt_id, text = (f"line{number:04d}", parts[0]) if len(parts) == 1 else (parts[0].strip(), parts[-1])
+        if not _ID.match(utt_id):
+            raise UserInputError(f"{path} line {number}: id {utt_id!r} is not a safe file name")
+        items.append((utt_id, text))
+    if not items:
+        raise UserInputError(f"{path} holds no text")
+    ids = [utt_id for utt_id, _ in items]
+    duplicates = sorted({i for i in ids if ids.count(i) > 1})
+    if duplicates:
+        raise UserInputError(f"{path}: duplicate ids {duplicates[:5]}")
+    return items
+
+
+def _replace_atomically(path: Path, write) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_mel(stem: Path, mel: np.ndarray) -> None:
+    """<stem>.npy (raw log-mel) and <stem>.png (its plot), each written atomically."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    def plot(tmp: str) -> None:
+        figure, axis = plt.subplots(figsize=(max(4.0, mel.shape[1] / 60), 3), constrained_layout=True)
+        image = axis.imshow(mel, origin="lower", aspect="auto", interpolation="none")
+        axis.set(title=f"{stem.name} ({mel.shape[1]} frames)", xlabel="frame", ylabel="mel bin")
+        figure.colorbar(image, ax=axis)
+        figure.savefig(tmp, format="png", dpi=100)
+        plt.close(figure)
+
+    def save_npy(tmp: str) -> None:
+        with open(tmp, "wb") as handle:
+            np.save(handle, mel.astype(np.float32))
+
+    _replace_atomically(stem.with_suffix(".npy"), save_npy)
+    _replace_atomically(stem.with_suffix(".png"), plot)
+
+
+def run(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from tts_ebm.synthesis import Synthesizer, write_wav
+
+    if args.text is not None:
+        items = [("utterance", args.text)]
+        single_file = args.out.suffix.lower() == ".wav"
+    else:
+        if not args.text_file.is_file():
+            raise FileNotFoundError(f"text file not found: {args.text_file}")
+        items = read_text_file(args.text_file)
+        single_file = False
+    if not single_file and args.out.exists() and not args.out.is_dir():
+        raise UserInputError(f"--out {args.out} exists and is not a folder")
+
+    synth = Synthesizer(args.checkpoint, vocoder=args.vocoder, device=args.device)
+    controls = {"steps": args.steps, "step_size": args.step_size, "sampler": args.sampler,
+                "temperature": args.temperature, "n_candidates": args.n_candidates}
+    sampler = synth.build_sampler(**controls)  # bad sampler options fail before any work
+    for number, (utt_id, text) in enumerate(items, start=1):
+        try:
+            synth.sentences(text)
+        except UserInputError as error:
+            where = f"{args.text_file} line {number} ({utt_id})" if args.text_file else "--text"
+            raise UserInputError(f"{where}: {error}") from error
+
+    out_dir = args.out.parent if single_file else args.out
+    out_dir.mkdir(parents=True, exist_ok=True)
+    synth_seconds = audio_seconds = 0.0
+    progress = tqdm(total=len(items), unit="utt", disable=len(items) == 1)
+    for batch_index, start in enumerate(range(0, len(items), UTTERANCES_PER_BATCH)):
+        batch = items[start:start + UTTERANCES_PER_BATCH]
+        seed = None if args.seed is None else args.seed + batch_index
+        began = time.perf_counter()
+        utterances = synth.synthesize_utterances(
+            [text for _, text in batch], length_scale=args.length_scale, seed=seed, **controls
+        )
+        synth_seconds += time.perf_counter() - began
+        for (utt_id, _), utterance in zip(batch, utterances):
+            audio_seconds += utterance.seconds
+            path = args.out if single_file else out_dir / f"{utt_id}.wav"
+            write_wav(path, utterance.waveform, synth.sample_rate)
+            if args.save_mel:
+                save_mel(path.with_suffix(""), utterance.mel)
+        progress.update(len(batch))
+    progress.close()
+
+    rtf = synth_seconds / max(audio_seconds, 1e-9)
+    if not single_file:
+        report = {"rtf": rtf, "steps": sampler.steps, "n_utterances": len(items),
+                  "synth_seconds": synth_seconds, "audio_seconds": audio_seconds,
+                  "sampler": args.sampler or synth.bundle.config.sampler.name,
+                  "device": str(synth.device)}
+        _replace_atomically(out_dir / "rtf.json",
+                            lambda tmp: Path(tmp).write_text(json.dumps(report, indent=2) + "\n"))
+    print(f"wrote {len(items)} utterance(s), {audio_seconds:.1f} s of audio to {args.out} "
+          f"(RTF {rtf:.3f})")
+    return 0
