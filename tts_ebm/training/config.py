@@ -68,6 +68,7 @@ class TrainerConfig:
     accumulate: int = 1  # batches per optimizer step
     seed: int = 1234
     log_every: int = 50
+    cpu_threads: int | None = None  # torch intra-op threads on CPU (null: torch's default)
 
 
 @dataclass

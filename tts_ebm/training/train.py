@@ -59,6 +59,8 @@ def train(
     save_config(config, out / "config.yaml")
 
     accelerator, precision = resolve_hardware(tc)
+    if accelerator == "cpu" and tc.cpu_threads:
+        torch.set_num_threads(tc.cpu_threads)  # small models thrash with more threads
     checkpoints = ModelCheckpoint(
         dirpath=out / "checkpoints",
         filename="step{step:08d}",
