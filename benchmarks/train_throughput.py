@@ -59,9 +59,13 @@ def worker(args: argparse.Namespace) -> None:
                 self.start = time.perf_counter()
 
     overrides = [
-        f"data.dump_dir={args.dump}", f"trainer.max_steps={args.warmup + args.steps}",
-        "trainer.val_every=1000000", "trainer.ckpt_every=1000000", "trainer.log_every=1000000",
-        f"trainer.accelerator={'gpu' if args.device == 'cuda' else 'cpu'}", "trainer.devices=1",
+        f"data.dump_dir={args.dump}",
+        f"trainer.max_steps={args.warmup + args.steps}",
+        "trainer.val_every=1000000",
+        "trainer.ckpt_every=1000000",
+        "trainer.log_every=1000000",
+        f"trainer.accelerator={'gpu' if args.device == 'cuda' else 'cpu'}",
+        "trainer.devices=1",
     ]
     if args.batch_size:
         overrides.append(f"data.batch_size={args.batch_size}")
@@ -75,10 +79,17 @@ def worker(args: argparse.Namespace) -> None:
         else:
             peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     elapsed = time.perf_counter() - clock.start
-    print(json.dumps({
-        "criterion": args.worker, "steps_per_s": args.steps / elapsed, "peak_mib": peak,
-        "batch_size": config.data.batch_size, "precision": summary["precision"],
-    }))
+    print(
+        json.dumps(
+            {
+                "criterion": args.worker,
+                "steps_per_s": args.steps / elapsed,
+                "peak_mib": peak,
+                "batch_size": config.data.batch_size,
+                "precision": summary["precision"],
+            }
+        )
+    )
 
 
 def main() -> None:
@@ -90,8 +101,14 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=20, help="timed optimizer steps")
     parser.add_argument("--warmup", type=int, default=3, help="untimed optimizer steps first")
     parser.add_argument("--utterances", type=int, default=64)
-    parser.add_argument("--frames", type=int, nargs=2, default=(150, 450),
-                        metavar=("MIN", "MAX"), help="utterance lengths of the synthetic dump")
+    parser.add_argument(
+        "--frames",
+        type=int,
+        nargs=2,
+        default=(150, 450),
+        metavar=("MIN", "MAX"),
+        help="utterance lengths of the synthetic dump",
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--dump", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -102,22 +119,39 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         write_dump(Path(tmp), args.utterances, *args.frames)
         for criterion in args.criteria.split():
-            command = [sys.executable, __file__, "--worker", criterion, "--dump", tmp,
-                       "--conf-dir", args.conf_dir, "--device", args.device,
-                       "--steps", str(args.steps), "--warmup", str(args.warmup)]
+            command = [
+                sys.executable,
+                __file__,
+                "--worker",
+                criterion,
+                "--dump",
+                tmp,
+                "--conf-dir",
+                args.conf_dir,
+                "--device",
+                args.device,
+                "--steps",
+                str(args.steps),
+                "--warmup",
+                str(args.warmup),
+            ]
             if args.batch_size:
                 command += ["--batch-size", str(args.batch_size)]
-            done = subprocess.run(command, capture_output=True, text=True)
+            done = subprocess.run(command, check=False, capture_output=True, text=True)
             if done.returncode:
                 sys.exit(f"{criterion} failed:\n{done.stderr[-3000:]}")
             rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
-    print(f"\n{args.conf_dir}, device {args.device}, {args.steps} timed steps after "
-          f"{args.warmup} warm-up, utterances of {args.frames[0]}-{args.frames[1]} frames\n")
+    print(
+        f"\n{args.conf_dir}, device {args.device}, {args.steps} timed steps after "
+        f"{args.warmup} warm-up, utterances of {args.frames[0]}-{args.frames[1]} frames\n"
+    )
     print("| criterion | batch | precision | steps/s | s/step | peak memory (MiB) |")
     print("|---|---|---|---|---|---|")
     for row in rows:
-        print(f"| {row['criterion']} | {row['batch_size']} | {row['precision']} | "
-              f"{row['steps_per_s']:.2f} | {1 / row['steps_per_s']:.3f} | {row['peak_mib']:.0f} |")
+        print(
+            f"| {row['criterion']} | {row['batch_size']} | {row['precision']} | "
+            f"{row['steps_per_s']:.2f} | {1 / row['steps_per_s']:.3f} | {row['peak_mib']:.0f} |"
+        )
 
 
 if __name__ == "__main__":

@@ -13,13 +13,22 @@ from lightning.pytorch.callbacks import Callback
 from tts_ebm import cli, criteria, samplers
 from tts_ebm.errors import UserInputError
 from tts_ebm.text import SymbolTable
+from tts_ebm.training import media
 from tts_ebm.training.checkpoint import load_for_inference
 from tts_ebm.training.config import ExperimentConfig, load_config
 from tts_ebm.training.data import BucketBatchStream
 from tts_ebm.training.train import train
 
-PHRASES = ["həlˈoʊ wˈɜːld.", "ðɪs ɪz ə tˈɛst.", "ɡˈʊd mˈɔːɹnɪŋ!", "haʊ ɑːɹ juː?",
-           "wˈʌn tˈuː θɹˈiː.", "sˈiː jˈuː.", "ðə kˈæt sˈæt.", "ə lˈɑːŋ dˈeɪ."]
+PHRASES = [
+    "həlˈoʊ wˈɜːld.",
+    "ðɪs ɪz ə tˈɛst.",
+    "ɡˈʊd mˈɔːɹnɪŋ!",
+    "haʊ ɑːɹ juː?",
+    "wˈʌn tˈuː θɹˈiː.",
+    "sˈiː jˈuː.",
+    "ðə kˈæt sˈæt.",
+    "ə lˈɑːŋ dˈeɪ.",
+]
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -44,16 +53,20 @@ def make_dump(root: Path, n_train: int = 16, n_val: int = 4) -> Path:
             uid, phonemes = f"{split}{i:03d}", PHRASES[(i + 3 * (split != "train")) % 8]
             ids = table.encode(phonemes)
             durations = rng.integers(1, 4, size=len(ids))
-            mel = np.concatenate([np.repeat(vectors[t][:, None], d, 1)
-                                  for t, d in zip(ids, durations)], 1)
+            mel = np.concatenate(
+                [np.repeat(vectors[t][:, None], d, 1) for t, d in zip(ids, durations)], 1
+            )
             mel = (mel + 0.3 * rng.normal(size=mel.shape)).astype(np.float32)
             np.save(root / "mels" / f"{uid}.npy", mel)
             train_mels += [mel] if split == "train" else []
             rows.append(f"{uid}\t{mel.shape[1]}\t{phonemes}\tsentence {i}")
         (root / f"{split}.tsv").write_text("\n".join(rows) + "\n")
     frames = np.concatenate(train_mels, 1)
-    stats = {"mean": frames.mean(1).tolist(), "std": frames.std(1).tolist(),
-             "n_frames": frames.shape[1]}
+    stats = {
+        "mean": frames.mean(1).tolist(),
+        "std": frames.std(1).tolist(),
+        "n_frames": frames.shape[1],
+    }
     (root / "stats.json").write_text(json.dumps(stats))
     return root
 
@@ -64,16 +77,23 @@ def dump(tmp_path_factory) -> Path:
 
 
 def make_config(dump: Path, criterion: str = "delta", **trainer) -> ExperimentConfig:
-    return ExperimentConfig.from_dict({
-        "data": {"dump_dir": str(dump), "batch_size": 8, "bucket_batches": 2, "val_synth": 1},
-        "model": {"preset": "tiny"},
-        "criterion": {"name": criterion},
-        "sampler": {"name": "gd", "options": {"steps": 3}},
-        "optim": {"lr": 3e-3, "warmup": 3, "scheduler": "cosine"},
-        "trainer": {"max_steps": 8, "val_every": 1000, "ckpt_every": 1000, "log_every": 2,
-                    **trainer},
-        "ema": {"decay": 0.9},
-    })
+    return ExperimentConfig.from_dict(
+        {
+            "data": {"dump_dir": str(dump), "batch_size": 8, "bucket_batches": 2, "val_synth": 1},
+            "model": {"preset": "tiny"},
+            "criterion": {"name": criterion},
+            "sampler": {"name": "gd", "options": {"steps": 3}},
+            "optim": {"lr": 3e-3, "warmup": 3, "scheduler": "cosine"},
+            "trainer": {
+                "max_steps": 8,
+                "val_every": 1000,
+                "ckpt_every": 1000,
+                "log_every": 2,
+                **trainer,
+            },
+            "ema": {"decay": 0.9},
+        }
+    )
 
 
 class LossRecorder(Callback):
@@ -136,7 +156,8 @@ def test_resumed_run_matches_uninterrupted_run_exactly(runs):
         for name in left:
             assert torch.equal(left[name], right[name]), name
     assert a["optimizer_states"][0]["state"][0]["exp_avg"].equal(
-        b["optimizer_states"][0]["state"][0]["exp_avg"])
+        b["optimizer_states"][0]["state"][0]["exp_avg"]
+    )
     written = json.loads((killed / "train_summary.json").read_text())
     assert written["steps"] == 8 and written["criterion"] == "delta"
     assert (killed / "config.yaml").is_file() and any((killed / "logs").iterdir())
@@ -161,8 +182,12 @@ def test_checkpoint_loads_for_inference_and_generates(runs):
     assert not bundle.model.training and bundle.mel_mean.shape == (80,)
     assert bundle.config.criterion.name == "delta"
     tokens = torch.tensor([bundle.symbols.encode(PHRASES[0])])
-    out = bundle.model.generate(tokens, torch.tensor([tokens.shape[1]]),
-                                samplers.build("gd", steps=3), generator=torch.Generator())
+    out = bundle.model.generate(
+        tokens,
+        torch.tensor([tokens.shape[1]]),
+        samplers.build("gd", steps=3),
+        generator=torch.Generator(),
+    )
     assert out.mel.shape[1] == 80 and out.mel.shape[2] > 0
     assert torch.isfinite(out.mel).all()
 
@@ -191,8 +216,11 @@ def test_bad_checkpoints_give_clear_errors(runs, tmp_path):
 def test_config_errors_name_the_key_and_list_valid_ones(dump, tmp_path):
     path = tmp_path / "c.yaml"
     path.write_text(f"data:\n  dump_dir: {dump}\n  batch_sise: 4\nmodel:\n  preset: tiny\n")
-    with pytest.raises(UserInputError, match=r"data\.batch_sise.*valid keys under data: "
-                                             r"dump_dir, batch_size"):
+    with pytest.raises(
+        UserInputError,
+        match=r"data\.batch_sise.*valid keys under data: "
+        r"dump_dir, batch_size",
+    ):
         load_config(path)
     path.write_text(f"data:\n  dump_dir: {dump}\nmodel:\n  preset: tiny\n")
     with pytest.raises(UserInputError, match=r"trainer\.max_step\b.*max_steps"):
@@ -257,9 +285,39 @@ def test_cli_trains_and_reports_bad_overrides(dump, tmp_path, capsys):
     config = tmp_path / "c.yaml"
     config.write_text(f"data:\n  dump_dir: {dump}\n  batch_size: 8\nmodel:\n  preset: tiny\n")
     out = tmp_path / "out"
-    assert cli.main(["train", "--config", str(config), "--out", str(out), "--criterion", "dsm",
-                     "--no-progress", "trainer.max_steps=2", "optim.warmup=1"]) == 0
+    assert (
+        cli.main(
+            [
+                "train",
+                "--config",
+                str(config),
+                "--out",
+                str(out),
+                "--criterion",
+                "dsm",
+                "--no-progress",
+                "trainer.max_steps=2",
+                "optim.warmup=1",
+            ]
+        )
+        == 0
+    )
     summary = json.loads((out / "train_summary.json").read_text())
     assert (summary["steps"], summary["criterion"]) == (2, "dsm")
     assert cli.main(["train", "--config", str(config), "--out", str(out), "trainer.typo=1"]) == 2
     assert "trainer.typo" in capsys.readouterr().err
+
+
+def test_validation_media_helpers():
+    rng = np.random.default_rng(0)
+    mel = rng.normal(-5.0, 1.0, size=(80, 60)).astype(np.float32)
+    assert media.mel_cepstral_distance(mel, mel) == 0.0
+    # a time-stretched copy aligns almost perfectly; another utterance does not
+    stretched = np.repeat(mel, 2, axis=1)
+    other = rng.normal(-5.0, 1.0, size=(80, 60)).astype(np.float32)
+    assert media.mel_cepstral_distance(mel, stretched) < 0.1 * media.mel_cepstral_distance(
+        mel, other
+    )
+    wav = media.griffin_lim(torch.from_numpy(mel), n_iter=4)
+    assert abs(wav.shape[0] - 60 * media.HOP) <= media.HOP and wav.abs().max() <= 1.0
+    assert len(media.plot_mels(mel, other, "x").axes) == 3  # two panels and a colour bar

@@ -19,14 +19,24 @@ import json
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", required=True, help="experiment YAML (egs/*/conf/*.yaml)")
-    parser.add_argument("--criterion", help="override criterion.name (its options reset to "
-                        "the defaults unless given as criterion.options.KEY=VALUE)")
-    parser.add_argument("--out", default="exp/train", help="output directory (default: %(default)s)")
-    parser.add_argument("--resume", action="store_true",
-                        help="continue exactly from OUT/checkpoints/last.ckpt")
+    parser.add_argument(
+        "--criterion",
+        help="override criterion.name (its options reset to "
+        "the defaults unless given as criterion.options.KEY=VALUE)",
+    )
+    parser.add_argument(
+        "--out", default="exp/train", help="output directory (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--resume", action="store_true", help="continue exactly from OUT/checkpoints/last.ckpt"
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
-    parser.add_argument("overrides", nargs="*", metavar="KEY=VALUE",
-                        help="config overrides, e.g. trainer.max_steps=2000 data.batch_size=8")
+    parser.add_argument(
+        "overrides",
+        nargs="*",
+        metavar="KEY=VALUE",
+        help="config overrides, e.g. trainer.max_steps=2000 data.batch_size=8",
+    )
 
 
 def run(args: argparse.Namespace) -> int:

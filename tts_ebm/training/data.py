@@ -94,7 +94,9 @@ class MelDataset(Dataset):
             raise FileNotFoundError(f"mel file not found: {path}")
         mel = torch.from_numpy(np.load(path).astype(np.float32, copy=False))
         if mel.ndim != 2 or mel.shape[0] != self.mean.shape[0]:
-            raise UserInputError(f"{path}: expected shape ({self.mean.shape[0]}, T), got {mel.shape}")
+            raise UserInputError(
+                f"{path}: expected shape ({self.mean.shape[0]}, T), got {mel.shape}"
+            )
         return (mel - self.mean) / self.std
 
     def __getitem__(self, index: int) -> dict[str, Any]:
@@ -172,8 +174,10 @@ class BucketBatchStream(Sampler[list[int]]):
         for begin in range(0, len(order), self.bucket):
             bucket = order[begin : begin + self.bucket]
             bucket = bucket[np.argsort(self.lengths[bucket], kind="stable")]
-            batches += [bucket[i : i + self.batch_size].tolist()
-                        for i in range(0, len(bucket), self.batch_size)]
+            batches += [
+                bucket[i : i + self.batch_size].tolist()
+                for i in range(0, len(bucket), self.batch_size)
+            ]
         return [batches[i] for i in rng.permutation(len(batches))]
 
     def __iter__(self) -> Iterator[list[int]]:
@@ -212,8 +216,9 @@ class DumpDataModule(L.LightningDataModule):
 
     def _dataset(self, split: str) -> MelDataset:
         negatives = self.config.negatives_dir if split == "train" else None
-        return MelDataset(self.dump_dir, split, self.symbols, self.mel_mean, self.mel_std,
-                          negatives)
+        return MelDataset(
+            self.dump_dir, split, self.symbols, self.mel_mean, self.mel_std, negatives
+        )
 
     def _loader(self, dataset: MelDataset, batch_sampler: Any) -> DataLoader:
         workers = self.config.num_workers

@@ -8,29 +8,28 @@ from __future__ import annotations
 
 import math
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from fastdtw import fastdtw  # noqa: E402
-import scipy.fft  # noqa: E402
-import torch  # noqa: E402
-import torchaudio  # noqa: E402
+import numpy as np
+import scipy.fft
+import torch
+import torchaudio
+from fastdtw import fastdtw
+from matplotlib.figure import Figure  # no pyplot: no global backend or figure registry
 
 SAMPLE_RATE = 22050
 N_FFT = 1024
 HOP = 256
 
 
-def plot_mels(target: np.ndarray, synthesis: np.ndarray, title: str) -> plt.Figure:
+def plot_mels(target: np.ndarray, synthesis: np.ndarray, title: str) -> Figure:
     """Target and synthesised (D, T) mels one above the other on the same colour scale."""
     low = float(min(target.min(), synthesis.min()))
     high = float(max(target.max(), synthesis.max()))
-    figure, axes = plt.subplots(2, 1, figsize=(8, 5))
+    figure = Figure(figsize=(8, 5))
+    axes = figure.subplots(2, 1)
     for axis, mel, name in zip(axes, (target, synthesis), ("target", "synthesis")):
-        image = axis.imshow(mel, origin="lower", aspect="auto", vmin=low, vmax=high,
-                            interpolation="none")
+        image = axis.imshow(
+            mel, origin="lower", aspect="auto", vmin=low, vmax=high, interpolation="none"
+        )
         axis.set_title(f"{title} {name} ({mel.shape[1]} frames)")
     figure.colorbar(image, ax=axes)
     return figure
@@ -43,12 +42,21 @@ def griffin_lim(log_mel: torch.Tensor, n_iter: int = 32) -> torch.Tensor:
     (clamped at 0); good enough to hear rhythm and gross spectral errors during training.
     """
     fbank = torchaudio.functional.melscale_fbanks(
-        N_FFT // 2 + 1, 0.0, 8000.0, log_mel.shape[0], SAMPLE_RATE, norm="slaney",
+        N_FFT // 2 + 1,
+        0.0,
+        8000.0,
+        log_mel.shape[0],
+        SAMPLE_RATE,
+        norm="slaney",
         mel_scale="slaney",
     )  # (F, n_mels)
     magnitude = (torch.linalg.pinv(fbank.T) @ log_mel.float().exp()).clamp_min(0.0)
     transform = torchaudio.transforms.GriffinLim(
-        n_fft=N_FFT, hop_length=HOP, win_length=N_FFT, power=1.0, n_iter=n_iter,
+        n_fft=N_FFT,
+        hop_length=HOP,
+        win_length=N_FFT,
+        power=1.0,
+        n_iter=n_iter,
         rand_init=False,
     )
     wav = transform(magnitude)

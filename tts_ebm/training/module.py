@@ -81,7 +81,9 @@ class EBMTrainingModule(L.LightningModule):
     def configure_optimizers(self) -> dict[str, Any]:
         optim = self.config.optim
         optimizer = torch.optim.AdamW(
-            self.model.parameters(), lr=optim.lr, betas=tuple(optim.betas),
+            self.model.parameters(),
+            lr=optim.lr,
+            betas=tuple(optim.betas),
             weight_decay=optim.weight_decay,
         )
         max_steps = self.config.trainer.max_steps
@@ -90,7 +92,10 @@ class EBMTrainingModule(L.LightningModule):
             return lr_factor(step, optim, max_steps)
 
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
+        }
 
     def on_train_batch_start(self, batch: dict[str, Any], batch_idx: int) -> None:
         if self._pending_rng is not None:
@@ -101,8 +106,12 @@ class EBMTrainingModule(L.LightningModule):
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> Tensor:
         loss, logs = self.model.training_step_losses(
-            batch["tokens"], batch["token_lengths"], batch["mels"], batch["mel_lengths"],
-            self.criterion, negatives=batch.get("negatives"),
+            batch["tokens"],
+            batch["token_lengths"],
+            batch["mels"],
+            batch["mel_lengths"],
+            self.criterion,
+            negatives=batch.get("negatives"),
         )
         if not torch.isfinite(loss):
             self._bad_loss = True
@@ -145,7 +154,10 @@ class EBMTrainingModule(L.LightningModule):
             torch.manual_seed(self.config.trainer.seed + batch_idx)
             generator = torch.Generator(self.device).manual_seed(self.config.trainer.seed)
             _, logs = model.training_step_losses(
-                batch["tokens"], batch["token_lengths"], batch["mels"], batch["mel_lengths"],
+                batch["tokens"],
+                batch["token_lengths"],
+                batch["mels"],
+                batch["mel_lengths"],
                 self.criterion,
             )
             self.log_dict({f"val/{k}": v for k, v in logs.items()}, batch_size=size)
@@ -153,8 +165,9 @@ class EBMTrainingModule(L.LightningModule):
             if batch_idx == 0 and self.trainer.is_global_zero and self.config.data.val_synth:
                 self._log_synthesis(model, batch, generator)
 
-    def _log_energies(self, model: AcousticModel, batch: dict[str, Any],
-                      generator: torch.Generator) -> None:
+    def _log_energies(
+        self, model: AcousticModel, batch: dict[str, Any], generator: torch.Generator
+    ) -> None:
         """Energy per frame of the data and of sampler outputs under the same aligned mu."""
         mels, lengths = batch["mels"], batch["mel_lengths"]
         with torch.no_grad():
@@ -170,12 +183,14 @@ class EBMTrainingModule(L.LightningModule):
         self.log("val/energy_sample", sample.mean(), batch_size=size)
         self.log("val/energy_gap", (sample - data).mean(), batch_size=size)
 
-    def _log_synthesis(self, model: AcousticModel, batch: dict[str, Any],
-                       generator: torch.Generator) -> None:
+    def _log_synthesis(
+        self, model: AcousticModel, batch: dict[str, Any], generator: torch.Generator
+    ) -> None:
         """Mel images, Griffin-Lim clips and MCD of the first val utterances (EMA weights)."""
         n = min(self.config.data.val_synth, len(batch["ids"]))
-        out = model.generate(batch["tokens"][:n], batch["token_lengths"][:n], self.sampler,
-                             generator=generator)
+        out = model.generate(
+            batch["tokens"][:n], batch["token_lengths"][:n], self.sampler, generator=generator
+        )
         experiment = self.logger.experiment if isinstance(self.logger, TensorBoardLogger) else None
         mcds = []
         for i in range(n):
@@ -184,8 +199,9 @@ class EBMTrainingModule(L.LightningModule):
             mcds.append(media.mel_cepstral_distance(target, synthesis))
             if experiment is not None:
                 uid, step = batch["ids"][i], self.global_step
-                experiment.add_figure(f"val/mel/{uid}", media.plot_mels(target, synthesis, uid),
-                                      step)
+                experiment.add_figure(
+                    f"val/mel/{uid}", media.plot_mels(target, synthesis, uid), step
+                )
                 wav = media.griffin_lim(torch.from_numpy(synthesis))
                 experiment.add_audio(f"val/audio/{uid}", wav[None], step, media.SAMPLE_RATE)
         self.log("val/mcd", float(np.mean(mcds)), batch_size=n, rank_zero_only=True)
@@ -201,7 +217,10 @@ class EBMTrainingModule(L.LightningModule):
         for key in [k for k in state if k.startswith("ema.")]:
             del state[key]
         checkpoint["tts_ebm"] = make_payload(
-            self.config, self.symbols, self.mel_mean.tolist(), self.mel_std.tolist(),
+            self.config,
+            self.symbols,
+            self.mel_mean.tolist(),
+            self.mel_std.tolist(),
             self.ema.module.state_dict(),
         )
         checkpoint["tts_ebm_train"] = {

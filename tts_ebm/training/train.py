@@ -101,8 +101,9 @@ def train(
         "wall_time_s": round(time.perf_counter() - started, 2),
         "nonfinite_steps": module.nonfinite_steps,
         "final_train_losses": module.final_losses(),
-        "final_val": {k: float(v) for k, v in trainer.callback_metrics.items()
-                      if k.startswith("val/")},
+        "final_val": {
+            k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("val/")
+        },
         "accelerator": accelerator,
         "precision": precision,
         "checkpoint": str(last),
