@@ -26,6 +26,7 @@ def plot_mels(target: np.ndarray, synthesis: np.ndarray, title: str) -> Figure:
     high = float(max(target.max(), synthesis.max()))
     figure = Figure(figsize=(8, 5))
     axes = figure.subplots(2, 1)
+    figure.subplots_adjust(hspace=0.45)
     for axis, mel, name in zip(axes, (target, synthesis), ("target", "synthesis")):
         image = axis.imshow(
             mel, origin="lower", aspect="auto", vmin=low, vmax=high, interpolation="none"
