@@ -8,7 +8,8 @@ For every (energy size, method) a fresh subprocess builds the energy network
 - `fwd+bwd`: E(x, mu, mask).sum().backward(), the reference;
 - each registered criterion with default options: loss = criterion(E, x, mu, mask); backward.
 mu requires grad, as in training where the criterion's gradient flows into the encoder.
-Memory is the increase of the subprocess's peak resident set size (getrusage ru_maxrss)
+CPU time (process_time, all threads) is shown beside wall time because wall time on a
+shared, oversubscribed machine mostly measures the neighbours. Memory is the increase of the subprocess's peak resident set size (getrusage ru_maxrss)
 over its level after building the network and inputs: activations, autograd buffers and
 parameter gradients of the step, as the allocator sees them (includes allocator caching).
 Prints a Markdown table.
@@ -58,7 +59,7 @@ def make_step(method: str, net: EnergyNetwork, x: torch.Tensor, mu: torch.Tensor
 
 def measure(size: str, method: str, batch: int, frames: int, warmup: int, repeats: int,
             threads: int) -> dict[str, float]:
-    """Median step time (ms) and peak-RSS increase (MiB) of one method, in this process."""
+    """Median wall and CPU time per step (ms) and peak-RSS increase (MiB), in this process."""
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     cfg = CONFIGS[size]()
@@ -74,13 +75,15 @@ def measure(size: str, method: str, batch: int, frames: int, warmup: int, repeat
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     for _ in range(warmup):
         step()
-    times = []
+    times, cpu_times = [], []
     for _ in range(repeats):
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         step()
         times.append(time.perf_counter() - start)
+        cpu_times.append(time.process_time() - cpu_start)
     rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return {"ms": 1000 * statistics.median(times), "mem_mib": (rss_after - rss_before) / 1024}
+    return {"ms": 1000 * statistics.median(times),
+            "cpu_ms": 1000 * statistics.median(cpu_times), "mem_mib": (rss_after - rss_before) / 1024}
 
 
 def run_isolated(args: argparse.Namespace, size: str, method: str, batch: int) -> dict:
@@ -117,17 +120,19 @@ def main() -> int:
     print(f"CPU, {args.threads} threads, {args.frames}-frame segments, median of "
           f"{args.repeats} steps after {args.warmup} warm-up; memory = peak RSS increase; "
           f"load average at start {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs.\n")
-    print("| energy net | params | batch | method | ms / step | × fwd+bwd | peak mem MiB |")
-    print("|---|---|---|---|---|---|---|")
+    print("| energy net | params | batch | method | wall ms / step | × fwd+bwd | "
+          "CPU ms / step | × fwd+bwd | peak mem MiB |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for size in args.sizes:
         batch = args.batch_tiny if size == "tiny" else args.batch_ljspeech
         n_params = sum(p.numel() for p in EnergyNetwork(CONFIGS[size]()).parameters())
-        base = None
+        base: dict = {}
         for method in methods:
             r = run_isolated(args, size, method, batch)
-            base = base or r["ms"]
+            base = base or r
             print(f"| {size} | {n_params / 1e6:.2f} M | {batch} | {method} | {r['ms']:.1f} | "
-                  f"{r['ms'] / base:.2f} | {r['mem_mib']:.0f} |", flush=True)
+                  f"{r['ms'] / base['ms']:.2f} | {r['cpu_ms']:.1f} | "
+                  f"{r['cpu_ms'] / base['cpu_ms']:.2f} | {r['mem_mib']:.0f} |", flush=True)
     return 0
 
 
