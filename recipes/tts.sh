@@ -37,7 +37,7 @@ criteria="delta dsm"   # criteria to train, each with <conf_dir>/<criterion>.yam
 train_args=""          # extra `tts-ebm train` overrides, e.g. "trainer.max_steps=200"
 
 # Stages 4-7: inference, evaluation, report, listening test
-inference_steps="1 2 4 10"   # sampler steps K to synthesise and evaluate
+inference_steps="0 1 2 4 10" # sampler steps K to synthesise and evaluate (0: the prior mean mu alone)
 main_steps=4                 # K of the main results table and of the listening test
 vocoder=""                   # --vocoder spec (empty: the synthesize default, HiFi-GAN)
 inference_args=""            # extra `tts-ebm synthesize` options
@@ -165,8 +165,12 @@ synthesize_test_set() {
     local crit=$1 k=$2 out="$exp_dir/$1/synth_K$2" voc=()
     [ -n "$vocoder" ] && voc=(--vocoder "$vocoder")
     # shellcheck disable=SC2086  # inference_args is a list of options
+    # K = 0 with temperature 0 is the prior mean mu alone: the baseline the energy must beat.
+    local prior=()
+    [ "$k" -eq 0 ] && prior=(--temperature 0)
     tts-ebm synthesize --checkpoint "$exp_dir/$crit/train/checkpoints/last.ckpt" \
-        --text-file "$test_text" --out "$out" --steps "$k" --seed 0 "${voc[@]}" $inference_args
+        --text-file "$test_text" --out "$out" --steps "$k" --seed 0 "${voc[@]}" "${prior[@]}" \
+        $inference_args
 }
 
 if run_stage 1; then
@@ -182,11 +186,26 @@ if run_stage 2; then
 fi
 
 if run_stage 3; then
-    log "stage 3: training ($criteria)"
+    log "stage 3: training ($criteria), up to $nj runs at a time"
     for crit in $criteria; do
         [ -f "$conf_dir/$crit.yaml" ] || { echo "ERROR: stage 3: no config $conf_dir/$crit.yaml" >&2; exit 1; }
-        run_unit 3 "train_$crit" "$exp_dir/$crit/train/.done" train_criterion "$crit"
     done
+    # Runs are independent: on CPU each uses one thread (trainer.cpu_threads), so nj runs
+    # share the cores; on a GPU machine keep nj=1 unless there is one GPU per run.
+    running=0 failed=0
+    for crit in $criteria; do
+        run_unit 3 "train_$crit" "$exp_dir/$crit/train/.done" train_criterion "$crit" &
+        running=$((running + 1))
+        if [ "$running" -ge "$nj" ]; then
+            wait -n || failed=1
+            running=$((running - 1))
+        fi
+    done
+    while [ "$running" -gt 0 ]; do
+        wait -n || failed=1
+        running=$((running - 1))
+    done
+    [ "$failed" -eq 0 ] || { echo "ERROR: stage 3: a training run failed (see above)" >&2; exit 1; }
 fi
 
 if run_stage 4; then

@@ -215,7 +215,7 @@ def test_report_tables_plot_and_missing_pieces(tmp_path: Path) -> None:
     from tts_ebm.evaluation import report
 
     exp = tmp_path / "exp"
-    _fake_run(exp, "delta", {1: 9.0, 4: 7.25}, {"steps": 300, "wall_time_s": 3725.0})
+    _fake_run(exp, "delta", {0: 9.5, 1: 9.0, 4: 7.25}, {"steps": 300, "wall_time_s": 3725.0})
     _fake_run(exp, "dsm", {1: 8.5}, None)  # still training: no summary, no K=4 yet
     (exp / "dsm" / "eval_K1" / "metrics.json").write_text("{truncated")
     (exp / "logs").mkdir()
@@ -223,7 +223,8 @@ def test_report_tables_plot_and_missing_pieces(tmp_path: Path) -> None:
         assert report.main(["--exp-dir", str(exp), "--main-steps", "4"]) == 0
     text = (exp / "RESULTS.md").read_text()
     main_table = text.split("## All inference steps")[0]
-    assert "| delta | 7.25 ± 0.50 | – | 12.5 | – | 0.040 | 300 | 1:02:05 | 3 |" in main_table
+    assert "| delta | 7.25 ± 0.50 | – | 12.5 | – | 0.040 | 300 | 1:02:05 | 3 | 9.50 ± 0.50 |" \
+        in main_table
     assert "| dsm | – |" in main_table and "logs" not in main_table
     assert "| delta | 1 | 9.00 ± 0.50 |" in text
     assert "dsm/train/train_summary.json" in text and "(unreadable)" in text

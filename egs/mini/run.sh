@@ -10,8 +10,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")"
     --n_train 240 --n_val 12 --n_test 12 \
     --criteria "delta dsm" \
     --conf_dir conf \
-    --inference_steps "1 4" \
+    --inference_steps "0 1 4 10" \
     --main_steps 4 \
     --vocoder griffin-lim \
+    --eval_args "--f0-method dio" \
     --nj 2 \
     "$@"

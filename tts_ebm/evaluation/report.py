@@ -120,8 +120,11 @@ def render_markdown(
         "",
         f"## Main comparison (K = {main_steps} inference steps)",
         "",
-        f"| criterion {header} training steps | training wall time | n |",
-        "|---|---|---|---|---|---|---|---|---|",
+        ("The last column is the MCD of the same model's prior mean μ alone (K = 0, "
+         "temperature 0): the energy is worth its steps where the K column beats it."),
+        "",
+        f"| criterion {header} training steps | training wall time | n | MCD of μ (K = 0) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, run in runs.items():
         step = run["steps"].get(main_steps)
@@ -130,7 +133,8 @@ def render_markdown(
         lines.append(
             f"| {name} | " + " | ".join(_metric_cells(step))
             + f" | {train.get('steps', '–')} | {_wall_time(train.get('wall_time_s'))}"
-            + f" | {n if n is not None else '–'} |"
+            + f" | {n if n is not None else '–'}"
+            + f" | {_cell(_summary(run['steps'].get(0), 'mcd_db'))} |"
         )
     lines += ["", "## All inference steps", "", f"| criterion | K {header}",
               "|---|---|---|---|---|---|---|"]
