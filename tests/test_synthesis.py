@@ -213,3 +213,10 @@ def test_default_vocoder_offline_falls_back(checkpoint: Path, capsys) -> None:
     synth = Synthesizer(checkpoint, device="cpu")
     assert type(synth.vocoder).__name__ == "GriffinLimVocoder"
     assert vocoder.DEFAULT_SPEC in capsys.readouterr().err
+
+
+def test_vocoder_with_other_frame_rate_is_refused(checkpoint: Path) -> None:
+    from types import SimpleNamespace
+
+    with pytest.raises(UserInputError, match="16000 Hz with hop 200"):
+        Synthesizer(checkpoint, vocoder=SimpleNamespace(sample_rate=16000, hop_length=200))

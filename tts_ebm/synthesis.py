@@ -19,6 +19,7 @@ import soundfile as sf
 import torch
 
 import vocoder as vocoders
+from data_prep.features import MEL
 from tts_ebm import samplers
 from tts_ebm.errors import UserInputError
 from tts_ebm.text import split_sentences, text_to_ids
@@ -75,6 +76,11 @@ class Synthesizer:
         self.bundle = load_for_inference(checkpoint, device=self.device)
         if vocoder is None or isinstance(vocoder, str):
             vocoder = vocoders.load_or_fallback(vocoder, self.device)
+        if (vocoder.sample_rate, vocoder.hop_length) != (MEL.sample_rate, MEL.hop_length):
+            raise UserInputError(
+                f"the vocoder works at {vocoder.sample_rate} Hz with hop {vocoder.hop_length}, "
+                f"but the acoustic model's mels are {MEL.sample_rate} Hz with hop {MEL.hop_length}"
+            )
         self.vocoder = vocoder
         self.sample_rate = int(vocoder.sample_rate)
         self.hop_length = int(vocoder.hop_length)
