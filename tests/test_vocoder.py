@@ -81,6 +81,48 @@ def test_v2_v3_sizes(config: HiFiGANConfig, millions: float) -> None:
     assert abs(n_params / 1e6 - millions) < 0.01
 
 
+def _reference_forward(state: dict, config: HiFiGANConfig, mel: torch.Tensor) -> torch.Tensor:
+    """The original generator's forward written with functional ops on an original-format
+    state dict (weight = g * v / ||v||), independent of the module code under test."""
+    import torch.nn.functional as F
+
+    def weight(name: str) -> torch.Tensor:
+        v = state[f"{name}.weight_v"]
+        return state[f"{name}.weight_g"] * v / v.flatten(1).norm(dim=1).view(-1, 1, 1)
+
+    def conv(name: str, x: torch.Tensor, dilation: int = 1) -> torch.Tensor:
+        w = weight(name)
+        pad = (w.shape[-1] * dilation - dilation) // 2
+        return F.conv1d(x, w, state[f"{name}.bias"], padding=pad, dilation=dilation)
+
+    x = conv("conv_pre", mel)
+    n = len(config.resblock_kernel_sizes)
+    for i, (u, k) in enumerate(zip(config.upsample_rates, config.upsample_kernel_sizes)):
+        x = F.conv_transpose1d(F.leaky_relu(x, 0.1), weight(f"ups.{i}"), state[f"ups.{i}.bias"],
+                               stride=u, padding=(k - u) // 2)
+        total = 0
+        for j, dilations in enumerate(config.resblock_dilation_sizes):
+            xs, name = x, f"resblocks.{i * n + j}"
+            for m, d in enumerate(dilations):
+                if config.resblock == "1":
+                    xt = conv(f"{name}.convs1.{m}", F.leaky_relu(xs, 0.1), d)
+                    xs = xs + conv(f"{name}.convs2.{m}", F.leaky_relu(xt, 0.1))
+                else:
+                    xs = xs + conv(f"{name}.convs.{m}", F.leaky_relu(xs, 0.1), d)
+            total = total + xs
+        x = total / n
+    return torch.tanh(conv("conv_post", F.leaky_relu(x, 0.01))).squeeze(1)
+
+
+@pytest.mark.parametrize("config", [HiFiGANConfig.v2(), HiFiGANConfig.v3()])
+def test_forward_matches_the_original_computation(config: HiFiGANConfig) -> None:
+    torch.manual_seed(0)
+    generator = Generator(config)
+    mel = torch.randn(2, 80, 6) - 4.0
+    reference = _reference_forward(generator.state_dict(), config, mel)
+    assert torch.allclose(HiFiGANVocoder(generator, torch.device("cpu"))(mel), reference, atol=1e-5)
+
+
 def test_weight_norm_removal_keeps_output_and_batching_is_per_item() -> None:
     torch.manual_seed(0)
     generator = Generator(HiFiGANConfig.v3())
