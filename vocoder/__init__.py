@@ -6,8 +6,10 @@ with attributes `sample_rate` and `hop_length`.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol
 
@@ -75,10 +77,22 @@ def load_or_fallback(spec: str | None = None, device: str | torch.device | None 
     if spec is not None:
         return load(spec, device)
     try:
-        return load(DEFAULT_SPEC, device)
+        with _quiet_hub():
+            return load(DEFAULT_SPEC, device)
     except VocoderUnavailableError as error:
         reason = str(error).splitlines()[0]
-        print(f"vocoder: default {DEFAULT_SPEC} unavailable ({reason}); using Griffin-Lim",
-              file=sys.stderr)
+        print(f"vocoder: {reason}; falling back to Griffin-Lim (lower quality)", file=sys.stderr)
         logger.debug("default vocoder unavailable", exc_info=error)
         return load(GRIFFIN_LIM, device)
+
+
+@contextlib.contextmanager
+def _quiet_hub() -> Iterator[None]:
+    """Mute huggingface_hub's per-retry warnings: a failed default fetch is reported in one line."""
+    hub_logger = logging.getLogger("huggingface_hub")
+    level = hub_logger.level
+    hub_logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        hub_logger.setLevel(level)

@@ -41,7 +41,7 @@ def fetch_hf(spec: VocoderSpec) -> tuple[Path, Path]:
     except LocalEntryNotFoundError as error:
         raise VocoderUnavailableError(
             f"vocoder {where} is not in the Hugging Face cache and the Hub cannot be reached "
-            f"(offline or HF_HUB_OFFLINE=1): {error}"
+            "(offline or HF_HUB_OFFLINE=1)"
         ) from error
     except (EntryNotFoundError, HfHubHTTPError, OSError) as error:
         raise VocoderUnavailableError(f"cannot fetch vocoder {where}: {error}") from error
