@@ -8,7 +8,8 @@ Measures, for one sentence and one mel length, with torch.set_num_threads(2) and
   is not included;
 - HiFi-GAN V1 alone;
 - end to end (`Synthesizer`: front end + acoustic model + HiFi-GAN V1) at each K.
-RTF = wall time / audio duration (lower is faster; < 1 is faster than real time).
+RTF = wall time / audio duration (lower is faster; < 1 is faster than real time); the
+process CPU time of the same run is printed beside it (about 2x wall when both threads work).
 
 The random-weight duration predictor would give ~1 frame per phoneme, so `length_scale` is
 calibrated to reach --seconds of audio; every system then works on the same number of frames.
@@ -50,15 +51,18 @@ MATCHA_DECODER = {  # Matcha-TTS configs/model/decoder/default.yaml (LJSpeech)
 }
 
 
-def best_seconds(fn: Callable[[], object], repeats: int) -> float:
-    """Fastest wall time of `repeats` calls after one warm-up call: on a shared CPU the
-    minimum (as in `timeit`) is the least disturbed by other processes."""
+def best_seconds(fn: Callable[[], object], repeats: int) -> tuple[float, float]:
+    """(wall, process CPU) seconds of the fastest of `repeats` calls after one warm-up call.
+
+    On a shared CPU the minimum (as in `timeit`) is the least disturbed by other processes;
+    CPU time (all threads) is reported beside it because it is less sensitive to them.
+    """
     fn()
     times = []
     for _ in range(repeats):
-        start = time.perf_counter()
+        wall, cpu = time.perf_counter(), time.process_time()
         fn()
-        times.append(time.perf_counter() - start)
+        times.append((time.perf_counter() - wall, time.process_time() - cpu))
     return min(times)
 
 
@@ -159,12 +163,12 @@ def end_to_end_rows(voc: HiFiGANVocoder, scale: float, repeats: int) -> list:
 
 
 def markdown(rows: list) -> str:
-    lines = ["| system | steps | params (M) | frames | audio (s) | time (s) | RTF |",
-             "|---|---:|---:|---:|---:|---:|---:|"]
-    for name, steps, params, frames, seconds in rows:
+    lines = ["| system | steps | params (M) | frames | audio (s) | wall (s) | RTF | CPU (s) |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for name, steps, params, frames, (wall, cpu) in rows:
         audio = frames * HOP / SAMPLE_RATE
         lines.append(f"| {name} | {steps} | {params:.2f} | {frames} | {audio:.2f} | "
-                     f"{seconds:.3f} | {seconds / audio:.3f} |")
+                     f"{wall:.3f} | {wall / audio:.3f} | {cpu:.3f} |")
     return "\n".join(lines)
 
 
