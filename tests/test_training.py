@@ -318,6 +318,4 @@ def test_validation_media_helpers():
     assert media.mel_cepstral_distance(mel, stretched) < 0.1 * media.mel_cepstral_distance(
         mel, other
     )
-    wav = media.griffin_lim(torch.from_numpy(mel), n_iter=4)
-    assert abs(wav.shape[0] - 60 * media.HOP) <= media.HOP and wav.abs().max() <= 1.0
     assert len(media.plot_mels(mel, other, "x").axes) == 3  # two panels and a colour bar

@@ -1,4 +1,4 @@
-"""Cheap validation artefacts: mel plots, a Griffin-Lim clip and a mel-cepstral distance.
+"""Cheap validation artefacts: mel plots and a mel-cepstral distance (audio: vocoder.load).
 
 These only monitor training. The reported metrics (MCD on mel-cepstra from audio, F0, V/UV)
 are computed by `tts-ebm evaluate`; the vocoder used for listening is HiFi-GAN.
@@ -10,14 +10,8 @@ import math
 
 import numpy as np
 import scipy.fft
-import torch
-import torchaudio
 from fastdtw import fastdtw
 from matplotlib.figure import Figure  # no pyplot: no global backend or figure registry
-
-SAMPLE_RATE = 22050
-N_FFT = 1024
-HOP = 256
 
 
 def plot_mels(target: np.ndarray, synthesis: np.ndarray, title: str) -> Figure:
@@ -34,34 +28,6 @@ def plot_mels(target: np.ndarray, synthesis: np.ndarray, title: str) -> Figure:
         axis.set_title(f"{title} {name} ({mel.shape[1]} frames)")
     figure.colorbar(image, ax=axes)
     return figure
-
-
-def griffin_lim(log_mel: torch.Tensor, n_iter: int = 32) -> torch.Tensor:
-    """Raw HiFi-GAN log-mel (80, T) -> waveform in [-1, 1] (about T * 256 samples).
-
-    The magnitude spectrogram is recovered with the pseudo-inverse of the Slaney filterbank
-    (clamped at 0); good enough to hear rhythm and gross spectral errors during training.
-    """
-    fbank = torchaudio.functional.melscale_fbanks(
-        N_FFT // 2 + 1,
-        0.0,
-        8000.0,
-        log_mel.shape[0],
-        SAMPLE_RATE,
-        norm="slaney",
-        mel_scale="slaney",
-    )  # (F, n_mels)
-    magnitude = (torch.linalg.pinv(fbank.T) @ log_mel.float().exp()).clamp_min(0.0)
-    transform = torchaudio.transforms.GriffinLim(
-        n_fft=N_FFT,
-        hop_length=HOP,
-        win_length=N_FFT,
-        power=1.0,
-        n_iter=n_iter,
-        rand_init=False,
-    )
-    wav = transform(magnitude)
-    return wav / wav.abs().max().clamp_min(1e-5) * 0.95
 
 
 def mel_cepstral_distance(reference: np.ndarray, synthesis: np.ndarray, order: int = 24) -> float:

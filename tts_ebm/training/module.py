@@ -23,6 +23,7 @@ from lightning.pytorch.loggers import TensorBoardLogger
 from torch import Tensor
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
+import vocoder
 from tts_ebm import criteria, samplers
 from tts_ebm.model import AcousticModel, ModelConfig
 from tts_ebm.model.alignment import expand, monotonic_alignment, sequence_mask
@@ -192,6 +193,7 @@ class EBMTrainingModule(L.LightningModule):
             batch["tokens"][:n], batch["token_lengths"][:n], self.sampler, generator=generator
         )
         experiment = self.logger.experiment if isinstance(self.logger, TensorBoardLogger) else None
+        griffin_lim = vocoder.load("griffin-lim", device="cpu") if experiment is not None else None
         mcds = []
         for i in range(n):
             target = self._denormalise(batch["mels"][i, :, : batch["mel_lengths"][i]])
@@ -202,8 +204,8 @@ class EBMTrainingModule(L.LightningModule):
                 experiment.add_figure(
                     f"val/mel/{uid}", media.plot_mels(target, synthesis, uid), step
                 )
-                wav = media.griffin_lim(torch.from_numpy(synthesis))
-                experiment.add_audio(f"val/audio/{uid}", wav[None], step, media.SAMPLE_RATE)
+                wav = griffin_lim(torch.from_numpy(synthesis)[None])
+                experiment.add_audio(f"val/audio/{uid}", wav, step, griffin_lim.sample_rate)
         self.log("val/mcd", float(np.mean(mcds)), batch_size=n, rank_zero_only=True)
 
     def _denormalise(self, mel: Tensor) -> np.ndarray:
