@@ -35,6 +35,7 @@ n_test=12
 # Stage 3: training
 criteria="delta dsm"   # criteria to train, each with <conf_dir>/<criterion>.yaml
 train_args=""          # extra `tts-ebm train` overrides, e.g. "trainer.max_steps=200"
+train_jobs=1           # training runs at a time (CPU: one per core, each on one thread)
 
 # Stages 4-7: inference, evaluation, report, listening test
 inference_steps="0 1 2 4 10" # sampler steps K to synthesise and evaluate (0: the prior mean mu alone)
@@ -58,7 +59,7 @@ Options (default):
   --stage ($stage) --stop_stage ($stop_stage) --corpus ($corpus) --nj ($nj) --python ($python)
   --data_dir ($data_dir) --dump_dir ($dump_dir) --exp_dir ($exp_dir) --conf_dir ($conf_dir)
   --download ($download) --n_train ($n_train) --n_val ($n_val) --n_test ($n_test)
-  --criteria ("$criteria") --train_args ("$train_args")
+  --criteria ("$criteria") --train_args ("$train_args") --train_jobs ($train_jobs)
   --inference_steps ("$inference_steps") --main_steps ($main_steps) --vocoder ("$vocoder")
   --inference_args ("$inference_args") --eval_args ("$eval_args")
   --listening_format ($listening_format)
@@ -79,7 +80,7 @@ while [ $# -gt 0 ]; do
     name="${name#--}"; name="${name//-/_}"
     case "$name" in
         stage|stop_stage|corpus|nj|python|data_dir|dump_dir|exp_dir|conf_dir|download|\
-        n_train|n_val|n_test|criteria|train_args|inference_steps|main_steps|vocoder|\
+        n_train|n_val|n_test|criteria|train_args|train_jobs|inference_steps|main_steps|vocoder|\
         inference_args|eval_args|listening_format)
             printf -v "$name" '%s' "$value" ;;
         *) echo "$0: unknown option --$name (see --help)" >&2; exit 2 ;;
@@ -186,17 +187,17 @@ if run_stage 2; then
 fi
 
 if run_stage 3; then
-    log "stage 3: training ($criteria), up to $nj runs at a time"
+    log "stage 3: training ($criteria), up to $train_jobs runs at a time"
     for crit in $criteria; do
         [ -f "$conf_dir/$crit.yaml" ] || { echo "ERROR: stage 3: no config $conf_dir/$crit.yaml" >&2; exit 1; }
     done
-    # Runs are independent: on CPU each uses one thread (trainer.cpu_threads), so nj runs
-    # share the cores; on a GPU machine keep nj=1 unless there is one GPU per run.
+    # Runs are independent: on CPU each uses one thread (trainer.cpu_threads), so train_jobs
+    # runs share the cores; on a GPU machine keep 1 unless each run has its own GPU.
     running=0 failed=0
     for crit in $criteria; do
         run_unit 3 "train_$crit" "$exp_dir/$crit/train/.done" train_criterion "$crit" &
         running=$((running + 1))
-        if [ "$running" -ge "$nj" ]; then
+        if [ "$running" -ge "$train_jobs" ]; then
             wait -n || failed=1
             running=$((running - 1))
         fi

@@ -15,4 +15,5 @@ cd "$(dirname "${BASH_SOURCE[0]}")"
     --vocoder griffin-lim \
     --eval_args "--f0-method dio" \
     --nj 2 \
+    --train_jobs 2 \
     "$@"
