@@ -7,6 +7,7 @@ generated in one batch, and the sentences of an utterance are joined with short 
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import tempfile
@@ -74,6 +75,17 @@ class Synthesizer:
     ) -> None:
         self.device = resolve_device(device)
         self.bundle = load_for_inference(checkpoint, device=self.device)
+        self._vocoder_spec = vocoder
+        self.sample_rate = MEL.sample_rate
+        self.hop_length = MEL.hop_length
+        self.pause_frames = round(PAUSE_SECONDS * self.sample_rate / self.hop_length)
+        if vocoder is not None:
+            _ = self.vocoder  # a vocoder the user named fails here, with its reason
+
+    @functools.cached_property
+    def vocoder(self) -> vocoders.Vocoder:
+        """The default is loaded on first use, so that bad text fails before a Hub lookup."""
+        vocoder = self._vocoder_spec
         if vocoder is None or isinstance(vocoder, str):
             vocoder = vocoders.load_or_fallback(vocoder, self.device)
         if (vocoder.sample_rate, vocoder.hop_length) != (MEL.sample_rate, MEL.hop_length):
@@ -81,10 +93,7 @@ class Synthesizer:
                 f"the vocoder works at {vocoder.sample_rate} Hz with hop {vocoder.hop_length}, "
                 f"but the acoustic model's mels are {MEL.sample_rate} Hz with hop {MEL.hop_length}"
             )
-        self.vocoder = vocoder
-        self.sample_rate = int(vocoder.sample_rate)
-        self.hop_length = int(vocoder.hop_length)
-        self.pause_frames = round(PAUSE_SECONDS * self.sample_rate / self.hop_length)
+        return vocoder
 
     def build_sampler(
         self,
