@@ -3,9 +3,9 @@
 Measures, for one sentence and one mel length, with torch.set_num_threads(2) and random weights:
 - the tts-ebm acoustic model (text encoder + durations + K gradient steps on the energy),
   LJSpeech-sized and tiny, at K = 0 (encoder and one energy evaluation), 1, 2, 4, 10;
-- Matcha-TTS's decoder (`matcha.models.components.flow_matching.CFM`, LJSpeech decoder
-  config) at 2, 4, 10 Euler steps — a reference decoder of similar size; its text encoder
-  is not included;
+- Matcha-TTS's decoder (`matcha.models.components.decoder.Decoder`, LJSpeech decoder
+  config) in the Euler loop of its CFM at 2, 4, 10 steps — a reference decoder of similar
+  size; its text encoder is not included;
 - HiFi-GAN V1 alone;
 - end to end (`Synthesizer`: front end + acoustic model + HiFi-GAN V1) at each K.
 RTF = wall time / audio duration (lower is faster; < 1 is faster than real time); the
