@@ -43,6 +43,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--steps", type=int, nargs="+", default=[0, 1, 2, 4, 10])
     parser.add_argument("--temperature", type=float, default=None,
                         help="start temperature (default: the checkpoint's sampler option)")
+    parser.add_argument("--step-size", default=None,
+                        help='step size, a float or "1/K" (default: the checkpoint\'s)')
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
 
@@ -52,6 +54,8 @@ def main(argv: list[str] | None = None) -> None:
     options = dict(bundle.config.sampler.options)
     if args.temperature is not None:
         options["temperature"] = args.temperature
+    if args.step_size is not None:
+        options["step_size"] = args.step_size if args.step_size == "1/K" else float(args.step_size)
     generator = torch.Generator().manual_seed(args.seed)
     rows: dict[str, list[dict[str, float]]] = {"data": [], "mu": []}
     for utt in read_split(args.dump, args.split):
@@ -69,7 +73,8 @@ def main(argv: list[str] | None = None) -> None:
             rows.setdefault(f"K={k}", []).append(statistics(x[0].detach(), target))
 
     print(f"{len(rows['data'])} {args.split} utterances, sampler {bundle.config.sampler.name} "
-          f"at temperature {options.get('temperature')}, standardised mels, MAS durations\n")
+          f"at temperature {options.get('temperature')}, step size {options.get('step_size')}, "
+          "standardised mels, MAS durations\n")
     print("| mel | MSE to target | roughness | GV |")
     print("|---|---|---|---|")
     for name, values in rows.items():

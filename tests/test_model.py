@@ -212,16 +212,25 @@ def test_training_step_losses_backprop_reaches_encoder_and_energy(model):
         assert grad is not None and grad.abs().sum() > 0, name
 
 
-def test_criterion_gradient_reaches_encoder_but_duration_loss_does_not(model):
+@pytest.mark.parametrize("grad_to_encoder", [False, True])
+def test_criterion_gradient_reaches_encoder_only_when_asked(model, grad_to_encoder):
     tokens, token_lengths, mels, mel_lengths = batch()
     model.config.prior_weight = 0.0
     model.config.duration_weight = 0.0
+    model.config.criterion_grad_to_encoder = grad_to_encoder
+    randomise_output(model.energy_net)
     loss, _ = model.training_step_losses(tokens, token_lengths, mels, mel_lengths, dsm_criterion)
     loss.backward()
-    assert model.encoder.proj_mu.weight.grad.abs().sum() > 0  # through mu into the energy
+    reached = model.encoder.proj_mu.weight.grad is not None and \
+        model.encoder.proj_mu.weight.grad.abs().sum() > 0
+    assert reached == grad_to_encoder  # through mu into the energy, or detached
+    assert model.energy_net.inp.weight.grad.abs().sum() > 0
 
-    model.zero_grad()
-    model.config.duration_weight = 1.0
+
+def test_duration_loss_does_not_reach_the_encoder(model):
+    tokens, token_lengths, mels, mel_lengths = batch()
+    model.config.prior_weight = 0.0
+
     def zero(*args, **kwargs):
         return torch.zeros(()), {}
 
@@ -258,7 +267,7 @@ def test_segments_are_windows_of_the_target(model):
                    if torch.equal(mels[b, :, o:o + s], seen["x"][b])]
         assert len(offsets) == 1
         assert torch.allclose(seen["negatives"][b, 1], seen["x"][b] + 1.0)
-    assert seen["mu"].requires_grad  # criterion gradient flows into the encoder
+    assert not seen["mu"].requires_grad  # default: the energy sees mu detached
 
     with pytest.raises(ValueError, match="negatives"):
         model.training_step_losses(tokens, token_lengths, mels, mel_lengths, capture,

@@ -66,8 +66,8 @@ class AcousticModel(nn.Module):
     """Text -> mu (via MAS durations in training, predicted durations at inference) -> energy.
 
     Training loss = criterion(energy on a random segment) + prior_weight * prior NLL
-    + duration_weight * duration MSE. The criterion's gradient flows into the encoder
-    through mu (as Grad-TTS lets its diffusion loss shape mu); only MAS runs without grad.
+    + duration_weight * duration MSE. The energy sees mu detached unless
+    `criterion_grad_to_encoder` (Grad-TTS lets its diffusion loss shape mu); MAS has no grad.
     """
 
     def __init__(self, config: ModelConfig, n_symbols: int) -> None:
@@ -113,7 +113,8 @@ class AcousticModel(nn.Module):
         index, valid = random_segments(mel_lengths, cfg.segment_frames)
         mask_seg = valid.to(mels.dtype)
         x_seg = gather_frames(mels, index) * mask_seg
-        mu_seg = gather_frames(mu, index) * mask_seg
+        mu_seg = gather_frames(mu if cfg.criterion_grad_to_encoder else mu.detach(), index)
+        mu_seg = mu_seg * mask_seg
         neg_seg = None
         if negatives is not None:
             if negatives.dim() != 4 or negatives.shape[0] != mels.shape[0] \
