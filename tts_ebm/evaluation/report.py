@@ -181,7 +181,7 @@ def plot_quality_vs_steps(runs: dict[str, dict], path: Path) -> bool:
         ax.errorbar(ks, [r["mean"] for _, r in points], yerr=[r.get("ci95") or 0 for _, r in points],
                     marker="o", capsize=3, label=name)
     ks = sorted({k for points in series.values() for k, _ in points})
-    ax.set_xscale("log")
+    ax.set_xscale("symlog", linthresh=1)  # log-like for K >= 1, and K = 0 (mu alone) fits
     ax.set_xticks(ks, [str(k) for k in ks])
     ax.minorticks_off()
     ax.set_xlabel("inference steps K")
