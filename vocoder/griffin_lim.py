@@ -41,4 +41,7 @@ class GriffinLimVocoder:
             magnitude, self.window, MEL.n_fft, MEL.hop_length, MEL.win_length, power=1.0,
             n_iter=self.n_iter, momentum=0.99, length=n_samples, rand_init=False,
         )
-        return wav.clamp(-1.0, 1.0).float().cpu()
+        # Griffin-Lim has no output bound: scale a waveform that would clip down to a 0.99 peak
+        # (per utterance) rather than clipping it, which would add distortion to what is scored
+        peak = wav.abs().amax(dim=-1, keepdim=True)
+        return (wav * (0.99 / peak).clamp(max=1.0)).float().cpu()
