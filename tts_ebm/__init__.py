@@ -7,7 +7,7 @@ pull in torch for light tools (data preparation, listening-test export).
 from __future__ import annotations
 
 __version__ = "0.1.0"
-__all__ = ["synthesize", "Synthesizer", "__version__"]
+__all__ = ["Synthesizer", "__version__", "synthesize"]
 
 
 def __getattr__(name: str):
