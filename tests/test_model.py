@@ -318,6 +318,18 @@ def test_length_scale_scales_durations(model):
         model.generate(tokens, token_lengths, GDSampler(1), length_scale=0.0)
 
 
+def test_diverged_duration_predictor_is_capped(model):
+    from tts_ebm.model.acoustic import MAX_TOKEN_FRAMES
+
+    tokens, token_lengths, _, _ = batch()
+    model.eval()
+    torch.nn.init.constant_(model.encoder.duration.proj.bias, 30.0)  # exp(30) frames a token
+    out = model.generate(tokens, token_lengths, GDSampler(0), length_scale=1.5)
+    valid = sequence_mask(token_lengths, 12)
+    assert (out.durations[valid] == int(1.5 * MAX_TOKEN_FRAMES)).all()
+    assert out.mel.shape[-1] == 12 * int(1.5 * MAX_TOKEN_FRAMES)
+
+
 def test_with_project_criterion_and_sampler(model):
     criteria = pytest.importorskip("tts_ebm.criteria")
     samplers = pytest.importorskip("tts_ebm.samplers")

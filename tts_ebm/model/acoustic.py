@@ -22,6 +22,7 @@ from tts_ebm.model.encoder import TextEncoder
 from tts_ebm.model.energy import EnergyNetwork
 
 EnergyFn = Callable[[Tensor, Tensor, Tensor], Tensor]
+MAX_TOKEN_FRAMES = 200
 Criterion = Callable[..., tuple[Tensor, dict[str, Tensor]]]
 
 
@@ -147,7 +148,10 @@ class AcousticModel(nn.Module):
             raise UserInputError(f"length_scale must be > 0, got {length_scale}")
         with torch.no_grad():
             mu_ph, log_durations, token_mask = self.encoder(tokens, token_lengths)
-            durations = torch.ceil(torch.exp(log_durations) * length_scale).clamp(min=1)
+            # cap at MAX_TOKEN_FRAMES (2.3 s) before length_scale: an untrained or diverged
+            # duration predictor must not ask for millions of frames
+            frames = torch.exp(log_durations).clamp(max=MAX_TOKEN_FRAMES)
+            durations = torch.ceil(frames * length_scale).clamp(min=1)
             durations = (durations * token_mask).squeeze(1).long()
             mel_lengths = durations.sum(1)
             n_frames = int(mel_lengths.max())
