@@ -296,14 +296,19 @@ def test_cli_trains_and_reports_bad_overrides(dump, tmp_path, capsys):
                 "--criterion",
                 "dsm",
                 "--no-progress",
-                "trainer.max_steps=2",
+                "trainer.max_steps=10",
+                "trainer.log_every=1",
+                "trainer.val_every=10",
                 "optim.warmup=1",
             ]
         )
         == 0
     )
     summary = json.loads((out / "train_summary.json").read_text())
-    assert (summary["steps"], summary["criterion"]) == (2, "dsm")
+    assert (summary["steps"], summary["criterion"]) == (10, "dsm")
+    printed = capsys.readouterr().out  # --no-progress: plain lines for log files, every 10 steps
+    assert "step 10/10 loss" in printed and "step 9/10" not in printed
+    assert "step 10 validation: val/loss" in printed
     assert cli.main(["train", "--config", str(config), "--out", str(out), "trainer.typo=1"]) == 2
     assert "trainer.typo" in capsys.readouterr().err
 

@@ -30,7 +30,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--resume", action="store_true", help="continue exactly from OUT/checkpoints/last.ckpt"
     )
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--no-progress",
+        action="store_true",
+        help="plain log lines (every 10 x trainer.log_every steps and after each validation) "
+        "instead of a progress bar, for log files",
+    )
     parser.add_argument(
         "overrides",
         nargs="*",

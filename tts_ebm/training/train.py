@@ -37,6 +37,34 @@ def resolve_hardware(trainer: TrainerConfig) -> tuple[str, str]:
     return accelerator, precision
 
 
+class LogLines(Callback):
+    """Plain progress lines for log files (the recipe runs without a progress bar)."""
+
+    def __init__(self, every: int) -> None:
+        self.every = max(1, every)
+        self.started = time.perf_counter()
+        self.first_step = 0
+
+    def on_train_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        self.started, self.first_step = time.perf_counter(), trainer.global_step
+
+    def on_train_batch_end(self, trainer: L.Trainer, *args: Any) -> None:
+        step = trainer.global_step
+        if not trainer.is_global_zero or step % self.every or step == self.first_step:
+            return
+        rate = (step - self.first_step) / (time.perf_counter() - self.started)
+        loss = trainer.callback_metrics.get("train/loss")
+        loss_text = f" loss {float(loss):.4f}" if loss is not None else ""
+        print(f"step {step}/{trainer.max_steps}{loss_text} ({rate:.2f} steps/s)", flush=True)
+
+    def on_validation_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        if trainer.is_global_zero and not trainer.sanity_checking:
+            metrics = {k: float(v) for k, v in trainer.callback_metrics.items()
+                       if k in ("val/loss", "val/criterion", "val/mcd")}
+            shown = " ".join(f"{k} {v:.4f}" for k, v in metrics.items())
+            print(f"step {trainer.global_step} validation: {shown}", flush=True)
+
+
 def train(
     config: ExperimentConfig,
     out_dir: str | Path,
@@ -74,7 +102,8 @@ def train(
     trainer = L.Trainer(
         default_root_dir=out,
         logger=TensorBoardLogger(save_dir=out, name="logs", version=""),
-        callbacks=[checkpoints, LearningRateMonitor(logging_interval="step"), *callbacks],
+        callbacks=[checkpoints, LearningRateMonitor(logging_interval="step"),
+                   *([] if progress else [LogLines(10 * tc.log_every)]), *callbacks],
         max_steps=tc.max_steps,
         val_check_interval=tc.val_every * tc.accumulate,  # counted in batches
         check_val_every_n_epoch=None,
