@@ -16,7 +16,7 @@ from tts_ebm.text import SymbolTable
 from tts_ebm.training import media
 from tts_ebm.training.checkpoint import load_for_inference
 from tts_ebm.training.config import ExperimentConfig, load_config
-from tts_ebm.training.data import BucketBatchStream
+from tts_ebm.training.data import BucketBatchStream, MelDataset
 from tts_ebm.training.train import train
 
 PHRASES = [
@@ -247,6 +247,19 @@ def test_missing_dataset_names_the_path(dump, tmp_path):
     (partial / "train.tsv").write_text((dump / "train.tsv").read_text())
     with pytest.raises(FileNotFoundError, match=r"partial/val\.tsv"):
         train(make_config(partial), tmp_path / "out", progress=False)
+
+
+@pytest.mark.filterwarnings("ignore:.*symbol")
+def test_utterance_without_known_symbols_fails_when_the_dataset_is_built(dump, tmp_path):
+    bad = tmp_path / "bad"
+    (bad / "mels").mkdir(parents=True)
+    lines = (dump / "train.tsv").read_text().splitlines()
+    uid = lines[1].split("\t")[0]
+    lines[1] = "\t".join([uid, lines[1].split("\t")[1], "ΩΩΩ", "???"])
+    (bad / "train.tsv").write_text("\n".join(lines) + "\n")
+    mean, std = np.zeros(80, np.float32), np.ones(80, np.float32)
+    with pytest.raises(UserInputError, match=f"{uid}: no known"):
+        MelDataset(bad, "train", SymbolTable.default(), mean, std)
 
 
 class PoisonStep(Callback):

@@ -81,13 +81,20 @@ class MelDataset(Dataset):
     ) -> None:
         self.dump_dir = Path(dump_dir)
         self.utterances = read_split(dump_dir, split)
-        self.symbols = symbols
+        self.tokens = [self._encode(symbols, utt) for utt in self.utterances]  # once, not per item
         self.mean = torch.from_numpy(mean)[:, None]
         self.std = torch.from_numpy(std)[:, None]
         self.negatives_dir = Path(negatives_dir) if negatives_dir else None
 
     def __len__(self) -> int:
         return len(self.utterances)
+
+    @staticmethod
+    def _encode(symbols: SymbolTable, utt: Utterance) -> Tensor:
+        tokens = symbols.encode(utt.phonemes)
+        if not tokens:
+            raise UserInputError(f"{utt.id}: no known phoneme symbols in {utt.phonemes!r}")
+        return torch.tensor(tokens, dtype=torch.long)
 
     def _load_mel(self, path: Path) -> Tensor:
         if not path.is_file():
@@ -101,12 +108,9 @@ class MelDataset(Dataset):
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         utt = self.utterances[index]
-        tokens = self.symbols.encode(utt.phonemes)
-        if not tokens:
-            raise UserInputError(f"{utt.id}: no known phoneme symbols in {utt.phonemes!r}")
         item = {
             "id": utt.id,
-            "tokens": torch.tensor(tokens, dtype=torch.long),
+            "tokens": self.tokens[index],
             "mel": self._load_mel(self.dump_dir / "mels" / f"{utt.id}.npy"),
         }
         if self.negatives_dir is not None:
