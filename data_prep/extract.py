@@ -7,7 +7,6 @@ stopped; index files and statistics are written at the end from all utterances, 
 from __future__ import annotations
 
 import json
-import os
 import warnings
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from data_prep.audio import AudioError, load_audio
 from data_prep.features import N_MELS, mel_spectrogram
 from data_prep.manifests import SPLITS, ManifestEntry, read_manifest, write_tsv
 from tts_ebm.errors import UserInputError
+from tts_ebm.io import atomic_path, atomic_write_text
 from tts_ebm.text import is_speakable, normalize_text, phonemize
 
 FEATURE_HEADER = ("id", "n_frames", "phonemes", "text")
@@ -60,10 +60,8 @@ def _extract_one(utt: str, audio: str, out_path: Path) -> _Result:
             mel = mel_spectrogram(wav)
         except (AudioError, FileNotFoundError, UserInputError) as error:
             return _Result(utt, error=str(error))
-        tmp = out_path.with_name(f".{out_path.name}.tmp{os.getpid()}")
-        with open(tmp, "wb") as f:
+        with atomic_path(out_path) as tmp, open(tmp, "wb") as f:
             np.save(f, mel.astype(np.float32))
-        os.replace(tmp, out_path)
     mel64 = mel.astype(np.float64)
     return _Result(
         utt, mel.shape[1], mel64.sum(axis=1), (mel64**2).sum(axis=1), cached=cached, notes=notes
@@ -171,6 +169,4 @@ def _write_stats(path: Path, train: list[_Result]) -> None:
     mean = sum(r.total for r in train) / n
     std = np.sqrt(np.maximum(sum(r.squares for r in train) / n - mean**2, 0.0))
     stats = {"mean": mean.tolist(), "std": std.tolist(), "n_frames": int(n)}
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(json.dumps(stats, indent=1))
-    os.replace(tmp, path)
+    atomic_write_text(path, json.dumps(stats, indent=1))

@@ -7,12 +7,12 @@ so plain splitting is exact and no quoting rules are involved.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 from tts_ebm.errors import UserInputError
+from tts_ebm.io import atomic_write_text
 
 SPLITS = ("train", "val", "test")
 MANIFEST_HEADER = ("id", "audio", "text")
@@ -23,15 +23,6 @@ class ManifestEntry:
     id: str
     audio: str
     text: str
-
-
-def atomic_write_text(path: str | Path, text: str) -> None:
-    """Write text to path via a temporary file in the same folder and os.replace."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def write_tsv(path: str | Path, header: tuple[str, ...], rows: list[tuple]) -> None:

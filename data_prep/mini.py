@@ -6,7 +6,6 @@ It lets the whole recipe (features, training, synthesis, evaluation) run end to 
 
 from __future__ import annotations
 
-import os
 import random
 import shutil
 import subprocess
@@ -21,8 +20,9 @@ from tqdm import tqdm
 from data_prep.audio import load_audio
 from data_prep.features import SAMPLE_RATE
 from data_prep.ljspeech import ManifestReport, write_manifests
-from data_prep.manifests import SPLITS, atomic_write_text, corpus_sentences, standard_split
+from data_prep.manifests import SPLITS, corpus_sentences, standard_split
 from tts_ebm.errors import UserInputError
+from tts_ebm.io import atomic_path, atomic_write_text
 
 MIN_CHARS = 20  # about 1 s of espeak-ng speech
 MAX_CHARS = 70  # about 4 s
@@ -68,9 +68,8 @@ def speak(text: str, path: Path) -> None:
             raise RuntimeError(f"espeak-ng failed on {text!r}: {result.stderr.strip()}")
         wav = load_audio(raw, SAMPLE_RATE)
     peak = np.abs(wav).max()
-    tmp_path = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    sf.write(tmp_path, wav / max(peak / 0.95, 1.0), SAMPLE_RATE, subtype="PCM_16", format="WAV")
-    os.replace(tmp_path, path)
+    with atomic_path(path) as tmp_path:
+        sf.write(tmp_path, wav / max(peak / 0.95, 1.0), SAMPLE_RATE, subtype="PCM_16", format="WAV")
 
 
 def build_mini_corpus(

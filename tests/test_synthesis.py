@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 from pathlib import Path
 
 import huggingface_hub.constants
@@ -183,6 +185,23 @@ def test_cli_text_file_writes_wavs_mels_and_rtf(checkpoint: Path, tmp_path: Path
     assert info.subtype == "PCM_16" and info.frames == mel.shape[1] * 256 and mel.shape[0] == 80
     rtf = json.loads((out / "rtf.json").read_text())
     assert rtf["steps"] == 2 and rtf["n_utterances"] == 2 and rtf["rtf"] > 0
+
+
+@pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o077, 0o600)])
+def test_cli_files_respect_the_umask(checkpoint: Path, tmp_path: Path, umask: int,
+                                     mode: int) -> None:
+    lines = tmp_path / "lines.txt"
+    lines.write_text(f"a|{TEXTS[0]}\n", encoding="utf-8")
+    out = tmp_path / "synth"
+    previous = os.umask(umask)
+    try:
+        assert main(["synthesize", "--checkpoint", str(checkpoint), "--text-file", str(lines),
+                     "--out", str(out), "--vocoder", "griffin-lim", "--steps", "1",
+                     "--save-mel", "--device", "cpu"]) == 0
+    finally:
+        os.umask(previous)
+    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in out.iterdir()}
+    assert modes == dict.fromkeys(["a.npy", "a.png", "a.wav", "rtf.json"], mode)
 
 
 def test_cli_single_text_to_file(checkpoint: Path, tmp_path: Path) -> None:

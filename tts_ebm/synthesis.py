@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import functools
 import math
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +21,7 @@ import vocoder as vocoders
 from data_prep.features import MEL
 from tts_ebm import samplers
 from tts_ebm.errors import UserInputError
+from tts_ebm.io import atomic_path
 from tts_ebm.text import split_sentences, text_to_ids
 from tts_ebm.training.checkpoint import load_for_inference
 from vocoder.device import resolve_device
@@ -49,17 +48,10 @@ class Utterance:
 
 
 def write_wav(path: str | Path, waveform: np.ndarray, sample_rate: int) -> Path:
-    """16-bit PCM WAV written via a temporary file and os.replace: never a half-written file."""
+    """16-bit PCM WAV written atomically (tts_ebm.io): never a half-written file."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         sf.write(tmp, np.clip(waveform, -1.0, 1.0), sample_rate, subtype="PCM_16", format="WAV")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return path
 
 

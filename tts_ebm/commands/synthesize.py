@@ -15,15 +15,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
 from tts_ebm.errors import UserInputError
+from tts_ebm.io import atomic_path, atomic_write_text
 
 UTTERANCES_PER_BATCH = 8
 _ID = re.compile(r"^[\w.-]+$")
@@ -84,17 +83,6 @@ def read_text_file(path: Path) -> list[tuple[str, str]]:
     return items
 
 
-def _replace_atomically(path: Path, write) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def save_mel(stem: Path, mel: np.ndarray) -> None:
     """<stem>.npy (raw log-mel) and <stem>.png (its plot), each written atomically."""
     import matplotlib
@@ -102,20 +90,15 @@ def save_mel(stem: Path, mel: np.ndarray) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    def plot(tmp: str) -> None:
+    with atomic_path(stem.with_suffix(".npy")) as tmp, open(tmp, "wb") as handle:
+        np.save(handle, mel.astype(np.float32))
+    with atomic_path(stem.with_suffix(".png")) as tmp:
         figure, axis = plt.subplots(figsize=(max(4.0, mel.shape[1] / 60), 3), constrained_layout=True)
         image = axis.imshow(mel, origin="lower", aspect="auto", interpolation="none")
         axis.set(title=f"{stem.name} ({mel.shape[1]} frames)", xlabel="frame", ylabel="mel bin")
         figure.colorbar(image, ax=axis)
         figure.savefig(tmp, format="png", dpi=100)
         plt.close(figure)
-
-    def save_npy(tmp: str) -> None:
-        with open(tmp, "wb") as handle:
-            np.save(handle, mel.astype(np.float32))
-
-    _replace_atomically(stem.with_suffix(".npy"), save_npy)
-    _replace_atomically(stem.with_suffix(".png"), plot)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -172,8 +155,7 @@ def run(args: argparse.Namespace) -> int:
                   "synth_seconds": synth_seconds, "audio_seconds": audio_seconds,
                   "sampler": args.sampler or synth.bundle.config.sampler.name,
                   "device": str(synth.device)}
-        _replace_atomically(out_dir / "rtf.json",
-                            lambda tmp: Path(tmp).write_text(json.dumps(report, indent=2) + "\n"))
+        atomic_write_text(out_dir / "rtf.json", json.dumps(report, indent=2) + "\n")
     print(f"wrote {len(items)} utterance(s), {audio_seconds:.1f} s of audio to {args.out} "
           f"(RTF {rtf:.3f})")
     return 0
