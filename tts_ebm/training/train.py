@@ -7,7 +7,9 @@ Output layout (read by the recipe): OUT/config.yaml (resolved config), OUT/check
 from __future__ import annotations
 
 import json
+import logging
 import time
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,24 @@ from tts_ebm.text import SymbolTable
 from tts_ebm.training.config import ExperimentConfig, TrainerConfig, save_config
 from tts_ebm.training.data import DumpDataModule
 from tts_ebm.training.module import EBMTrainingModule
+
+
+def _not_a_lightning_tip(record: logging.LogRecord) -> bool:
+    return not record.getMessage().startswith("💡 Tip: For seamless cloud")
+
+
+def quiet_third_party_noise() -> None:
+    """Silence, by exact message, log lines we cannot fix at their source.
+
+    Lightning advertises its cloud services ("💡 Tip: ... litlogger / litmodels") at every fit,
+    and its own pytree helper constructs torch's deprecated `LeafSpec` (torch >= 2.10).
+    """
+    logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(_not_a_lightning_tip)
+    warnings.filterwarnings(
+        "ignore",
+        message=r"`isinstance\(treespec, LeafSpec\)` is deprecated",
+        category=FutureWarning,
+    )
 
 
 def resolve_hardware(trainer: TrainerConfig) -> tuple[str, str]:
@@ -78,6 +98,7 @@ def train(
     if resume and not last.is_file():
         raise UserInputError(f"--resume: no checkpoint to resume from at {last}")
     started = time.perf_counter()
+    quiet_third_party_noise()
     tc = config.trainer
     L.seed_everything(tc.seed, workers=True, verbose=False)
     symbols = SymbolTable.default()
