@@ -32,7 +32,7 @@ from scipy.spatial.distance import euclidean
 from tts_ebm.errors import UserInputError
 
 with warnings.catch_warnings():  # pysptk and pyworld import the deprecated pkg_resources
-    warnings.simplefilter("ignore", UserWarning)
+    warnings.filterwarnings("ignore", "pkg_resources is deprecated as an API", UserWarning)
     import pysptk
     import pyworld
 
