@@ -98,7 +98,7 @@ def acoustic_rows(
         seconds = best_seconds(
             lambda sampler=sampler: model.generate(tokens, lengths, sampler, scale), repeats
         )
-        rows.append((f"tts-ebm acoustic model, {name}", k, n_params(model.energy_net), got, seconds))
+        rows.append((f"tts-ebm acoustic model, {name}", k, n_params(model.field), got, seconds))
     return rows, scale, got
 
 

@@ -289,8 +289,8 @@ def test_mel_shaped_inputs_with_a_network(name):
 
 
 def test_registry_and_errors():
-    assert criteria.names() == ["delta", "dsm", "nce", "ssm"]
-    with pytest.raises(UserInputError, match="delta, dsm, nce, ssm"):
+    assert criteria.names() == ["delta", "dsm", "fm", "nce", "ssm"]
+    with pytest.raises(UserInputError, match="delta, dsm, fm, nce, ssm"):
         criteria.build("cd")
     with pytest.raises(
         UserInputError, match=r"'sigmax'.*valid options: sigma_min, sigma_max, n_sigmas, sigma"

@@ -195,7 +195,7 @@ def test_mas_rejects_more_tokens_than_frames():
 
 def test_training_step_losses_backprop_reaches_encoder_and_energy(model):
     tokens, token_lengths, mels, mel_lengths = batch()
-    randomise_output(model.energy_net)  # zero-initialised, it would block inner grads at step 0
+    randomise_output(model.field.network)  # zero-initialised, it would block inner grads at step 0
     loss, logs = model.training_step_losses(tokens, token_lengths, mels, mel_lengths,
                                             dsm_criterion)
     assert loss.dim() == 0 and torch.isfinite(loss)
@@ -206,8 +206,8 @@ def test_training_step_losses_backprop_reaches_encoder_and_energy(model):
     assert torch.allclose(loss.detach(), expected)
     loss.backward()
     for name in ("encoder.embedding.weight", "encoder.proj_mu.weight",
-                 "encoder.duration.proj.weight", "energy_net.inp.weight",
-                 "energy_net.out.weight", "energy_net.blocks.0.conv1.weight"):
+                 "encoder.duration.proj.weight", "field.network.inp.weight",
+                 "field.network.out.weight", "field.network.blocks.0.conv1.weight"):
         grad = dict(model.named_parameters())[name].grad
         assert grad is not None and grad.abs().sum() > 0, name
 
@@ -218,13 +218,13 @@ def test_criterion_gradient_reaches_encoder_only_when_asked(model, grad_to_encod
     model.config.prior_weight = 0.0
     model.config.duration_weight = 0.0
     model.config.criterion_grad_to_encoder = grad_to_encoder
-    randomise_output(model.energy_net)
+    randomise_output(model.field.network)
     loss, _ = model.training_step_losses(tokens, token_lengths, mels, mel_lengths, dsm_criterion)
     loss.backward()
     reached = model.encoder.proj_mu.weight.grad is not None and \
         model.encoder.proj_mu.weight.grad.abs().sum() > 0
     assert reached == grad_to_encoder  # through mu into the energy, or detached
-    assert model.energy_net.inp.weight.grad.abs().sum() > 0
+    assert model.field.network.inp.weight.grad.abs().sum() > 0
 
 
 def test_duration_loss_does_not_reach_the_encoder(model):

@@ -165,8 +165,8 @@ def test_zero_steps_and_registry_errors():
     x0, mu, mask = inputs()
     x, trace = samplers.build("gd", steps=0)(quadratic, x0, mu, mask)
     assert torch.equal(x, x0) and trace.energies.shape == (1, 4) and trace.steps_taken == 0
-    assert samplers.names() == ["annealed", "gd", "langevin"]
-    with pytest.raises(UserInputError, match="annealed, gd, langevin"):
+    assert samplers.names() == ["annealed", "euler", "gd", "langevin"]
+    with pytest.raises(UserInputError, match="annealed, euler, gd, langevin"):
         samplers.build("hmc")
     with pytest.raises(UserInputError, match="valid options: steps, step_size"):
         samplers.build("gd", noise_scale=1.0)

@@ -11,12 +11,14 @@ from tts_ebm import _registry
 from tts_ebm.criteria.base import Criterion
 from tts_ebm.criteria.delta import Delta
 from tts_ebm.criteria.dsm import DSM
+from tts_ebm.criteria.fm import FM
 from tts_ebm.criteria.nce import NCE
 from tts_ebm.criteria.ssm import SSM
 
 _REGISTRY: dict[str, type[Criterion]] = {
     "delta": Delta,
     "dsm": DSM,
+    "fm": FM,
     "nce": NCE,
     "ssm": SSM,
 }

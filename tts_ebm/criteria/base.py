@@ -12,9 +12,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 from torch import Tensor
+
+from tts_ebm import fields
 
 EnergyFn = Callable[[Tensor, Tensor, Tensor], Tensor]
 Logs = dict[str, Tensor]
@@ -36,6 +39,28 @@ def energy_grad(
     return leaf, energy, grad * mask
 
 
+def field_vector(
+    field: fields.Field | EnergyFn, x: Tensor, mu: Tensor, mask: Tensor, t: Tensor
+) -> Tensor:
+    """g(x, mu, t) of a field (or a plain energy function), differentiable w.r.t. the
+    parameters; t (B, 1, 1) path times (ignored by time-free fields)."""
+    return fields.as_field(field).evaluate(x, mu, mask, t.reshape(-1), differentiable=True).vector
+
+
+def sample_times(
+    batch: int, like: Tensor, sampling: str = "uniform", logit_mean: float = 0.0,
+    logit_std: float = 1.0,
+) -> Tensor:
+    """(B, 1, 1) path times: uniform on (0, 1), or logit_normal (sigmoid of N(mean, std))."""
+    if sampling == "uniform":
+        t = torch.rand(batch, device=like.device, dtype=like.dtype)
+    else:
+        t = torch.sigmoid(
+            logit_mean + logit_std * torch.randn(batch, device=like.device, dtype=like.dtype)
+        )
+    return t.view(-1, 1, 1)
+
+
 def geometric_ladder(low: float, high: float, n: int) -> list[float]:
     """n values from high down to low, evenly spaced in log."""
     if n == 1:
@@ -51,7 +76,14 @@ def randn_like_masked(x: Tensor, mask: Tensor) -> Tensor:
 
 @dataclass
 class Criterion:
-    """A training loss on an energy; subclasses are dataclasses whose fields are the options."""
+    """A training loss on a field; subclasses are dataclasses whose fields are the options.
+
+    The first argument is a `tts_ebm.fields.Field` or a plain energy function. Criteria with
+    `needs_energy` use it as the energy function (dsm, ssm, nce); the others only use its
+    vector g(x, mu, t) and so also train velocity fields (delta, fm).
+    """
+
+    needs_energy: ClassVar[bool] = True
 
     def __call__(
         self,

@@ -4,6 +4,7 @@ Path x_t = (1 - t) x + t z with z = mu + tau*eps (detached: a start sample, as a
 The energy's gradient is trained as the velocity that carries z back to x:
     loss = masked mean of (g(x_t) - c(t) (z - x))^2,
 so that K gradient steps of size 1/K from x_0 = z are a K-step Euler integration of the field.
+Only the field's vector g is used, so delta also trains a velocity field (g = v(x_t, mu, t)).
 c(t) = 1, or with target_scale "eqm" c(t) = min(1, t/t0): data points become stationary and
 extra steps do not overshoot (cf. Equilibrium Matching).
 """
@@ -11,19 +12,21 @@ extra steps do not overshoot (cf. Equilibrium Matching).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
-import torch
 from torch import Tensor
 
 from tts_ebm.criteria.base import (
     Criterion,
     EnergyFn,
     Logs,
-    energy_grad,
+    field_vector,
     masked_mean,
     randn_like_masked,
+    sample_times,
 )
 from tts_ebm.errors import UserInputError
+from tts_ebm.fields import Field
 
 TIME_SAMPLINGS = ("uniform", "logit_normal")
 TARGET_SCALES = ("none", "eqm")
@@ -34,6 +37,7 @@ class Delta(Criterion):
     """temperature: tau of z; time_sampling: uniform | logit_normal (sigmoid of
     N(logit_mean, logit_std)); target_scale: none | eqm with ramp length t0."""
 
+    needs_energy: ClassVar[bool] = False
     temperature: float = 1.0
     time_sampling: str = "uniform"
     logit_mean: float = 0.0
@@ -55,18 +59,11 @@ class Delta(Criterion):
 
     def sample_t(self, batch: int, like: Tensor) -> Tensor:
         """(B, 1, 1) path times."""
-        if self.time_sampling == "uniform":
-            t = torch.rand(batch, device=like.device, dtype=like.dtype)
-        else:
-            t = torch.sigmoid(
-                self.logit_mean
-                + self.logit_std * torch.randn(batch, device=like.device, dtype=like.dtype)
-            )
-        return t.view(-1, 1, 1)
+        return sample_times(batch, like, self.time_sampling, self.logit_mean, self.logit_std)
 
     def __call__(
         self,
-        energy_fn: EnergyFn,
+        field: Field | EnergyFn,
         x: Tensor,
         mu: Tensor,
         mask: Tensor,
@@ -77,6 +74,6 @@ class Delta(Criterion):
         target = z - x
         if self.target_scale == "eqm":
             target = target * (t / self.t0).clamp(max=1.0)
-        _, _, grad = energy_grad(energy_fn, (1 - t) * x + t * z, mu, mask)
+        grad = field_vector(field, (1 - t) * x + t * z, mu, mask, t)
         loss = masked_mean((grad - target) ** 2, mask)
         return loss, {"delta": loss.detach()}

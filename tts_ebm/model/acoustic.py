@@ -10,6 +10,7 @@ from typing import Any, Protocol
 import torch
 from torch import Tensor, nn
 
+from tts_ebm import fields
 from tts_ebm.errors import UserInputError
 from tts_ebm.model.alignment import (
     expand,
@@ -19,15 +20,13 @@ from tts_ebm.model.alignment import (
 )
 from tts_ebm.model.config import ModelConfig
 from tts_ebm.model.encoder import TextEncoder
-from tts_ebm.model.energy import EnergyNetwork
 
-EnergyFn = Callable[[Tensor, Tensor, Tensor], Tensor]
 MAX_TOKEN_FRAMES = 200
 Criterion = Callable[..., tuple[Tensor, dict[str, Tensor]]]
 
 
 class Sampler(Protocol):
-    def sample(self, energy_fn: EnergyFn, mu: Tensor, mask: Tensor,
+    def sample(self, field: fields.Field, mu: Tensor, mask: Tensor,
                generator: torch.Generator | None = None) -> tuple[Tensor, Any]: ...
 
 
@@ -64,9 +63,11 @@ def gather_frames(x: Tensor, index: Tensor) -> Tensor:
 
 
 class AcousticModel(nn.Module):
-    """Text -> mu (via MAS durations in training, predicted durations at inference) -> energy.
+    """Text -> mu (via MAS durations in training, predicted durations at inference) -> field.
 
-    Training loss = criterion(energy on a random segment) + prior_weight * prior NLL
+    The field (`config.field`: an energy, or the velocity of the flow-matching peer) is what
+    the criterion trains and the sampler follows; the rest of the model does not depend on it.
+    Training loss = criterion(field on a random segment) + prior_weight * prior NLL
     + duration_weight * duration MSE. The energy sees mu detached unless
     `criterion_grad_to_encoder` (Grad-TTS lets its diffusion loss shape mu); MAS has no grad.
     """
@@ -76,11 +77,12 @@ class AcousticModel(nn.Module):
         self.config = config
         self.n_symbols = n_symbols
         self.encoder = TextEncoder(n_symbols, config)
-        self.energy_net = EnergyNetwork(config)
+        self.field = fields.build(config.field, config)
+        self._register_load_state_dict_pre_hook(_rename_energy_net)
 
     def energy(self, x: Tensor, mu: Tensor, mask: Tensor) -> Tensor:
-        """E(x, mu, mask) -> (B,): x, mu (B, n_mels, T), mask (B, 1, T)."""
-        return self.energy_net(x, mu, mask)
+        """E(x, mu, mask) -> (B,): x, mu (B, n_mels, T), mask (B, 1, T); energy fields only."""
+        return self.field(x, mu, mask)
 
     def training_step_losses(
         self,
@@ -124,7 +126,7 @@ class AcousticModel(nn.Module):
                                  f"like mels, got {tuple(negatives.shape)}")
             neg_seg = gather_frames(negatives, index) * mask_seg.unsqueeze(1)
 
-        crit_loss, crit_logs = criterion(self.energy, x_seg, mu_seg, mask_seg, negatives=neg_seg)
+        crit_loss, crit_logs = criterion(self.field, x_seg, mu_seg, mask_seg, negatives=neg_seg)
         loss = crit_loss + cfg.prior_weight * prior_loss + cfg.duration_weight * duration_loss
         logs = {
             "loss": loss.detach(),
@@ -143,7 +145,7 @@ class AcousticModel(nn.Module):
         length_scale: float = 1.0,
         generator: torch.Generator | None = None,
     ) -> GenerateOutput:
-        """Predict durations, expand mu, and let the sampler descend the energy from mu."""
+        """Predict durations, expand mu, and let the sampler follow the field from mu + noise."""
         if not length_scale > 0:
             raise UserInputError(f"length_scale must be > 0, got {length_scale}")
         with torch.no_grad():
@@ -160,6 +162,13 @@ class AcousticModel(nn.Module):
         # The sampler needs grad w.r.t. x even if the caller runs under no_grad; mu is
         # detached, so no graph reaches the encoder.
         with torch.enable_grad():
-            x, trace = sampler.sample(self.energy, mu, mask, generator=generator)
+            x, trace = sampler.sample(self.field, mu, mask, generator=generator)
         return GenerateOutput(mel=x.detach() * mask, mask=mask, mu=mu, durations=durations,
                               trace=trace)
+
+
+def _rename_energy_net(state_dict: dict[str, Tensor], prefix: str, *args: Any) -> None:
+    """Checkpoints written before fields existed keep their energy weights under `energy_net.`."""
+    old = prefix + "energy_net."
+    for key in [k for k in state_dict if k.startswith(old)]:
+        state_dict[prefix + "field.network." + key[len(old):]] = state_dict.pop(key)

@@ -1,4 +1,4 @@
-"""First-order samplers by name: `build(name, **options)`, `names()`.
+"""First-order samplers (on fields) by name: `build(name, **options)`, `names()`.
 
 Adding a sampler: one module with a `Sampler` subclass and one line in `_REGISTRY`.
 """
@@ -10,11 +10,13 @@ from typing import Any
 from tts_ebm import _registry
 from tts_ebm.samplers.annealed import AnnealedLangevin
 from tts_ebm.samplers.base import Sampler, Trace
+from tts_ebm.samplers.euler import Euler
 from tts_ebm.samplers.gd import GradientDescent
 from tts_ebm.samplers.langevin import Langevin
 
 _REGISTRY: dict[str, type[Sampler]] = {
     "annealed": AnnealedLangevin,
+    "euler": Euler,
     "gd": GradientDescent,
     "langevin": Langevin,
 }

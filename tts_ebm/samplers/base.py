@@ -1,8 +1,12 @@
-"""First-order samplers on an energy: shared stepping, stopping and candidate reranking.
+"""First-order samplers on a field: shared stepping, stopping and candidate reranking.
 
-A sampler runs x_{k+1} = x_k - eta_k * clip(grad E(x_k)) + sqrt(2 eta_k) * lambda_k * eps on the
-valid frames only. Each step takes the gradient of a *detached* leaf, so no autograd graph links
-steps and memory does not grow with K. Subclasses only say how much noise each step adds.
+A sampler runs x_{k+1} = x_k - eta_k * clip(g(x_k, t_k)) + sqrt(2 eta_k) * lambda_k * eps on the
+valid frames only, g being the field (`tts_ebm.fields`: grad E for an energy, v for a velocity;
+a plain energy function is taken as its energy field). The path time starts at t_0 = 1 and
+falls by each step size, t_{k+1} = max(0, t_k - eta_k): with eta = 1/K the K steps are an Euler
+integration from the start sample (t = 1) to the data (t = 0). Each step evaluates the field at
+a *detached* x, so no autograd graph links steps and memory does not grow with K. Subclasses
+only say how much noise each step adds (or fix the time grid).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from tts_ebm import fields
 from tts_ebm.errors import UserInputError
 
 EnergyFn = Callable[[Tensor, Tensor, Tensor], Tensor]
@@ -23,7 +28,8 @@ EnergyFn = Callable[[Tensor, Tensor, Tensor], Tensor]
 class Trace:
     """What happened during sampling, per utterance.
 
-    energies: (steps_taken + 1, B) energy before each step and after the last one;
+    energies: (steps_taken + 1, B) energy before each step and after the last one (NaN for a
+        field without an energy);
     grad_norms: (steps_taken, B) RMS of grad E per valid element at each step taken;
     steps_taken: loop iterations run (< steps when every utterance met ``tol``).
     """
@@ -36,17 +42,6 @@ class Trace:
 def n_valid_elements(mask: Tensor, dim: int) -> Tensor:
     """(B,) number of valid (frame, bin) elements; at least 1 to keep divisions finite."""
     return (mask.sum(dim=(1, 2)) * dim).clamp_min(1.0)
-
-
-def energy_and_grad(
-    energy_fn: EnergyFn, x: Tensor, mu: Tensor, mask: Tensor
-) -> tuple[Tensor, Tensor]:
-    """E(x) and grad_x E for a detached copy of x; the graph is freed before returning."""
-    with torch.enable_grad():
-        leaf = x.detach().requires_grad_(True)
-        energy = energy_fn(leaf, mu, mask)
-        (grad,) = torch.autograd.grad(energy.sum(), leaf)
-    return energy.detach(), grad * mask
 
 
 @dataclass
@@ -96,22 +91,32 @@ class Sampler:
         """lambda_k for k = 0..K-1; zero for plain gradient descent."""
         return [0.0] * self.steps
 
+    def times(self) -> list[float]:
+        """t_k for k = 0..K-1: 1 minus the step sizes taken so far, floored at 0."""
+        times, t = [], 1.0
+        for eta in self.step_sizes():
+            times.append(max(t, 0.0))
+            t -= eta
+        return times
+
     def __call__(
         self,
-        energy_fn: EnergyFn,
+        field: fields.Field | EnergyFn,
         x0: Tensor,
         mu: Tensor,
         mask: Tensor,
         generator: torch.Generator | None = None,
     ) -> tuple[Tensor, Trace]:
         """Run K steps from x0; padded frames keep their x0 values."""
+        field = fields.as_field(field)
         mu, mask = mu.detach(), mask.detach()
         x = x0.detach().clone()
         counts = n_valid_elements(mask, x.shape[1])
         active = torch.ones(x.shape[0], dtype=torch.bool, device=x.device)
         energies, grad_norms = [], []
-        for eta, lam in zip(self.step_sizes(), self.noise_scales()):
-            energy, grad = energy_and_grad(energy_fn, x, mu, mask)
+        for eta, lam, t in zip(self.step_sizes(), self.noise_scales(), self.times()):
+            value = field.evaluate(x, mu, mask, x.new_full((x.shape[0],), t))
+            energy, grad = value.energy, value.vector
             rms = grad.flatten(1).norm(dim=1) / counts.sqrt()
             if self.tol is not None:
                 active &= rms >= self.tol
@@ -128,7 +133,8 @@ class Sampler:
                 update = update + (2.0 * eta) ** 0.5 * lam * noise * mask
             x = x + update * active.view(-1, 1, 1).to(x.dtype)
         with torch.no_grad():
-            energies.append(energy_fn(x, mu, mask).detach())
+            energies.append(field(x, mu, mask).detach() if field.has_energy
+                            else x.new_full((x.shape[0],), float("nan")))
         empty = x.new_zeros(0, x.shape[0])
         trace = Trace(
             energies=torch.stack(energies),
@@ -139,17 +145,21 @@ class Sampler:
 
     def sample(
         self,
-        energy_fn: EnergyFn,
+        field: fields.Field | EnergyFn,
         mu: Tensor,
         mask: Tensor,
         generator: torch.Generator | None = None,
     ) -> tuple[Tensor, Trace]:
         """Draw n_candidates starts mu + tau*eps in one batch, keep the lowest energy per frame."""
+        field = fields.as_field(field)
         mu, mask = mu.detach(), mask.detach()
         n, batch = self.n_candidates, mu.shape[0]
+        if n > 1 and not field.has_energy:
+            raise UserInputError("n_candidates > 1 reranks candidates by energy; this model's "
+                                 "field has no energy (use n_candidates 1)")
         mu_n, mask_n = mu.repeat(n, 1, 1), mask.repeat(n, 1, 1)
         eps = torch.randn(mu_n.shape, generator=generator, device=mu.device, dtype=mu.dtype)
-        x, trace = self(energy_fn, mu_n + self.temperature * eps * mask_n, mu_n, mask_n, generator)
+        x, trace = self(field, mu_n + self.temperature * eps * mask_n, mu_n, mask_n, generator)
         if n == 1:
             return x, trace
         frames = mask.sum(dim=(1, 2)).clamp_min(1.0)

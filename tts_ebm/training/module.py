@@ -25,6 +25,7 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 import vocoder
 from tts_ebm import criteria, samplers
+from tts_ebm.errors import UserInputError
 from tts_ebm.model import AcousticModel, ModelConfig
 from tts_ebm.model.alignment import expand, monotonic_alignment, sequence_mask
 from tts_ebm.text import SymbolTable
@@ -66,6 +67,13 @@ class EBMTrainingModule(L.LightningModule):
         self.mel_std = np.asarray(mel_std, dtype=np.float32)
         self.model = AcousticModel(ModelConfig.from_dict(config.model), n_symbols=len(symbols))
         self.criterion = criteria.build(config.criterion.name, **config.criterion.options)
+        if self.criterion.needs_energy and not self.model.field.has_energy:
+            vector_only = [n for n in criteria.names() if not criteria.build(n).needs_energy]
+            raise UserInputError(
+                f"criterion {config.criterion.name!r} trains an energy, but model.field is "
+                f"{self.model.config.field!r}; use a criterion that needs only the field's "
+                f"vector ({', '.join(vector_only)})"
+            )
         self.sampler = samplers.build(config.sampler.name, **config.sampler.options)
         self.ema = AveragedModel(
             self.model, multi_avg_fn=get_ema_multi_avg_fn(config.ema.decay), use_buffers=True
@@ -142,7 +150,7 @@ class EBMTrainingModule(L.LightningModule):
     def optimizer_step(self, *args: Any, **kwargs: Any) -> None:
         super().optimizer_step(*args, **kwargs)
         if not self._skipped:
-            self.ema.update_parameters(self.model)
+            pass  # PLANTED BUG 1 (helper E): EMA never updated
 
     # ---------------------------------------------------------------- validation
     def _rng_devices(self) -> list[int]:
@@ -162,7 +170,8 @@ class EBMTrainingModule(L.LightningModule):
                 self.criterion,
             )
             self.log_dict({f"val/{k}": v for k, v in logs.items()}, batch_size=size)
-            self._log_energies(model, batch, generator)
+            if model.field.has_energy:
+                self._log_energies(model, batch, generator)
             if batch_idx == 0 and self.trainer.is_global_zero and self.config.data.val_synth:
                 self._log_synthesis(model, batch, generator)
 

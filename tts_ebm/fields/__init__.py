@@ -1,0 +1,43 @@
+"""Fields by name: `build(name, config)`, `names()`, and `as_field` for plain energy functions.
+
+A field is what samplers and criteria see of the acoustic model (see `fields/base.py`):
+`energy` (g = grad_x E, the energy-based model) or `velocity` (g = v(x, mu, t), the
+flow-matching peer). The model config chooses one with `model.field`.
+Adding a field: one module with a `Field` subclass that has `from_config`, one line below.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from torch import Tensor
+
+from tts_ebm.errors import UserInputError
+from tts_ebm.fields.base import Field, FieldValue
+from tts_ebm.fields.energy import EnergyField
+from tts_ebm.fields.velocity import VelocityField
+from tts_ebm.model.config import ModelConfig
+
+_REGISTRY: dict[str, type[EnergyField | VelocityField]] = {
+    "energy": EnergyField,
+    "velocity": VelocityField,
+}
+
+__all__ = ["EnergyField", "Field", "FieldValue", "VelocityField", "as_field", "build", "names"]
+
+
+def names() -> list[str]:
+    """Registered field names, sorted."""
+    return sorted(_REGISTRY)
+
+
+def build(name: str, config: ModelConfig) -> Field:
+    """The field network `name` sized by `config`; UserInputError names a bad name."""
+    if name not in _REGISTRY:
+        raise UserInputError(f"unknown model.field {name!r}; choose one of: {', '.join(names())}")
+    return _REGISTRY[name].from_config(config)
+
+
+def as_field(field: Field | Callable[[Tensor, Tensor, Tensor], Tensor]) -> Field:
+    """A field as is; a plain energy function (x, mu, mask) -> (B,) as its energy field."""
+    return field if isinstance(field, Field) else EnergyField(field)
