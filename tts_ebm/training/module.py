@@ -150,7 +150,7 @@ class EBMTrainingModule(L.LightningModule):
     def optimizer_step(self, *args: Any, **kwargs: Any) -> None:
         super().optimizer_step(*args, **kwargs)
         if not self._skipped:
-            pass  # PLANTED BUG 1 (helper E): EMA never updated
+            self.ema.update_parameters(self.model)
 
     # ---------------------------------------------------------------- validation
     def _rng_devices(self) -> list[int]:
