@@ -17,6 +17,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "prepare": ("prepare", "download/build a corpus, write manifests, extract features"),
     "train": ("train", "train an energy-based acoustic model from a YAML config"),
     "synthesize": ("synthesize", "synthesise speech from text with a trained checkpoint"),
+    "vocode": ("vocode", "raw log-mel .npy files to speech with a vocoder (copy synthesis)"),
     "evaluate": ("evaluate", "objective metrics (MCD, log-F0 RMSE, V/UV) of synthesised audio"),
     "export-listening-test": ("export_listening_test", "build a webMUSHRA / crowdsourcing test"),
     "analyze-listening-test": ("analyze_listening_test", "MOS / MUSHRA statistics from results"),

@@ -42,6 +42,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="id|text file of the synthesised texts, for --whisper")
     parser.add_argument("--utmos", action="store_true",
                         help="also UTMOS22 predicted MOS (torch.hub tarepan/SpeechMOS)")
+    parser.add_argument("--reference-mels", type=Path, default=None,
+                        help="folder of reference raw log-mels <id>.npy (a dump's mels/): adds "
+                             "mel_mcd_db, mel_fd, gv_ratio and roughness_ratio of the generated mels")
+    parser.add_argument("--synthesized-mels", type=Path, default=None,
+                        help="folder of generated <id>.npy mels (default: beside the synthesized "
+                             "wavs, as `tts-ebm synthesize --save-mel` writes them)")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
 
@@ -60,6 +66,8 @@ def run(args: argparse.Namespace) -> int:
             args.reference, args.synthesized, settings, workers=args.workers,
             progress=not args.no_progress,
         )
+        if args.reference_mels is not None:
+            _add_mel_metrics(result, args.reference_mels, args.synthesized_mels, args.synthesized)
     for warning in caught:
         print(f"warning: {warning.message}", file=sys.stderr)
     if args.whisper or args.utmos:
@@ -80,3 +88,14 @@ def run(args: argparse.Namespace) -> int:
     print(markdown, end="")
     print(f"wrote {out} and {out.with_suffix('.md')}")
     return 0
+
+
+def _add_mel_metrics(result: dict, reference: Path, synthesized: Path | None, wavs: Path) -> None:
+    """Mel metrics into `result`; mels missing beside the wavs (no --save-mel) only warn."""
+    from tts_ebm.evaluation.mel_metrics import add_to_result, list_mels
+
+    if synthesized is None and not list_mels(wavs):
+        warnings.warn(f"no generated <id>.npy mels beside the wavs in {wavs} (synthesise with "
+                      "--save-mel): mel metrics skipped", stacklevel=2)
+        return
+    add_to_result(result, reference, synthesized or wavs)

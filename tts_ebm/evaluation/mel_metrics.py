@@ -253,3 +253,21 @@ def evaluate_mel_folders(
         "summary": summary,
         "utterances": utterances,
     }
+
+
+def add_to_result(
+    result: dict,
+    reference_dir: str | Path,
+    generated_dir: str | Path,
+    settings: MelMetricSettings = MelMetricSettings(),
+) -> None:
+    """Merge the mel metrics of the utterances an `evaluate_folders` result holds into it:
+    summary rows, per-utterance values, settings (prefixed `mel_`) and missing references."""
+    mels = evaluate_mel_folders(reference_dir, generated_dir, list(result["utterances"]), settings)
+    for utt_id, metrics in mels["utterances"].items():
+        result["utterances"][utt_id].update(metrics)
+    result["summary"].update(mels["summary"])
+    result["settings"].update({f"mel_{key}": value for key, value in mels["settings"].items()})
+    result["reference_mels_dir"] = mels["reference_mels_dir"]
+    result["generated_mels_dir"] = mels["generated_mels_dir"]
+    result["missing_reference_mels"] = mels["missing_reference_mels"]
