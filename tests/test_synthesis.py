@@ -185,6 +185,8 @@ def test_cli_text_file_writes_wavs_mels_and_rtf(checkpoint: Path, tmp_path: Path
     assert info.subtype == "PCM_16" and info.frames == mel.shape[1] * 256 and mel.shape[0] == 80
     rtf = json.loads((out / "rtf.json").read_text())
     assert rtf["steps"] == 2 and rtf["n_utterances"] == 2 and rtf["rtf"] > 0
+    assert rtf["acoustic_seconds"] > 0 and rtf["vocoder_seconds"] > 0  # timed apart, summing up
+    assert rtf["acoustic_seconds"] + rtf["vocoder_seconds"] == pytest.approx(rtf["synth_seconds"])
 
 
 @pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o077, 0o600)])

@@ -101,6 +101,21 @@ def save_mel(stem: Path, mel: np.ndarray) -> None:
         plt.close(figure)
 
 
+class _TimedVocoder:
+    """The synthesizer's vocoder with its wall time added up, so that rtf.json can split the
+    acoustic model's time from the vocoder's (both vocoders return CPU tensors: no sync needed)."""
+
+    def __init__(self, vocoder) -> None:
+        self.vocoder, self.seconds = vocoder, 0.0
+        self.sample_rate, self.hop_length = vocoder.sample_rate, vocoder.hop_length
+
+    def __call__(self, log_mel):
+        began = time.perf_counter()
+        wav = self.vocoder(log_mel)
+        self.seconds += time.perf_counter() - began
+        return wav
+
+
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
@@ -130,6 +145,7 @@ def run(args: argparse.Namespace) -> int:
 
     out_dir = args.out.parent if single_file else args.out
     out_dir.mkdir(parents=True, exist_ok=True)
+    timed_vocoder = synth.vocoder = _TimedVocoder(synth.vocoder)  # loaded here, not timed
     synth_seconds = audio_seconds = 0.0
     progress = tqdm(total=len(items), unit="utt", disable=len(items) == 1)
     for batch_index, start in enumerate(range(0, len(items), UTTERANCES_PER_BATCH)):
@@ -153,6 +169,8 @@ def run(args: argparse.Namespace) -> int:
     if not single_file:
         report = {"rtf": rtf, "steps": sampler.steps, "n_utterances": len(items),
                   "synth_seconds": synth_seconds, "audio_seconds": audio_seconds,
+                  "acoustic_seconds": synth_seconds - timed_vocoder.seconds,
+                  "vocoder_seconds": timed_vocoder.seconds,
                   "sampler": args.sampler or synth.bundle.config.sampler.name,
                   "device": str(synth.device)}
         atomic_write_text(out_dir / "rtf.json", json.dumps(report, indent=2) + "\n")
