@@ -1,12 +1,17 @@
 """Objective evaluation of synthesised audio against reference recordings.
 
   tts-ebm evaluate --reference data/test_wavs --synthesized exp/delta/synth_K4 \
-      --out exp/delta/eval_K4/metrics.json [--whisper --text-file test.txt] [--utmos]
+      --text-file dump/test_text.txt --out exp/delta/eval_K4/metrics.json
+  tts-ebm evaluate --synthesized data/test_wavs --text-file dump/test_text.txt --out ref.json
 
 Files are matched by id (`<id>.wav` in both folders). Per utterance: MCD with DTW (mel-cepstrum
 order 34, alpha 0.45, c0 excluded, fastdtw), log-F0 RMSE in cents on frames voiced in both
-(WORLD harvest), V/UV error rate and duration ratio (synthesised / reference); means with 95 %
-t-intervals. Writes the JSON to --out and a Markdown summary next to it (same name, .md).
+(WORLD harvest), gross pitch error rate (> 600 cents apart) and fine log-F0 RMSE (the rest),
+V/UV error rate and duration ratio (synthesised / reference); means with 95 % t-intervals.
+Offline judges of the synthesized files alone, at 16 kHz: DNSMOS P.835/P.808 (on unless
+--no-dnsmos) and, with --text-file, pocketsphinx WER (corpus WER in the summary; --no-wer).
+Without --reference only these judges run: that scores the reference recordings themselves.
+Writes the JSON to --out and a Markdown summary next to it (same name, .md).
 --whisper and --utmos download models at first use and need extra packages.
 """
 
@@ -22,8 +27,9 @@ from tts_ebm.errors import UserInputError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--reference", type=Path, required=True,
-                        help="folder of reference <id>.wav files")
+    parser.add_argument("--reference", type=Path, default=None,
+                        help="folder of reference <id>.wav files; without it only the "
+                        "non-intrusive DNSMOS and WER are computed (e.g. to score recordings)")
     parser.add_argument("--synthesized", type=Path, required=True,
                         help="folder of synthesised <id>.wav files")
     parser.add_argument("--out", type=Path, default=None,
@@ -39,7 +45,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="also Whisper WER (needs openai-whisper, jiwer and --text-file)")
     parser.add_argument("--whisper-model", default="base", help="Whisper model (default: base)")
     parser.add_argument("--text-file", type=Path, default=None,
-                        help="id|text file of the synthesised texts, for --whisper")
+                        help="id|text file of the synthesised texts (like dump/test_text.txt): "
+                        "pocketsphinx WER, and Whisper WER with --whisper")
+    parser.add_argument("--no-wer", action="store_true",
+                        help="skip the pocketsphinx WER even when --text-file is given")
+    parser.add_argument("--no-dnsmos", action="store_true",
+                        help="skip DNSMOS (P.808, P.835 SIG/BAK/OVRL; ~0.2-0.5 s per 9 s window)")
     parser.add_argument("--utmos", action="store_true",
                         help="also UTMOS22 predicted MOS (torch.hub tarepan/SpeechMOS)")
     parser.add_argument("--reference-mels", type=Path, default=None,
@@ -52,6 +63,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from tts_ebm.evaluation import neural
     from tts_ebm.evaluation.evaluate import evaluate_folders, list_wavs, to_markdown
     from tts_ebm.evaluation.metrics import MetricSettings
 
@@ -60,19 +72,19 @@ def run(args: argparse.Namespace) -> int:
     if args.workers is not None and args.workers < 1:
         raise UserInputError(f"--workers must be at least 1, got {args.workers}")
     settings = MetricSettings(f0_method=args.f0_method, include_c0=args.include_c0)
+    wer = args.text_file is not None and not args.no_wer
+    texts = neural.read_texts(args.text_file) if wer else None
     with warnings.catch_warnings(record=True) as caught:  # printed plainly, without source lines
         warnings.simplefilter("always")
         result = evaluate_folders(
             args.reference, args.synthesized, settings, workers=args.workers,
-            progress=not args.no_progress,
+            progress=not args.no_progress, texts=texts, dnsmos=not args.no_dnsmos,
         )
         if args.reference_mels is not None:
             _add_mel_metrics(result, args.reference_mels, args.synthesized_mels, args.synthesized)
     for warning in caught:
         print(f"warning: {warning.message}", file=sys.stderr)
     if args.whisper or args.utmos:
-        from tts_ebm.evaluation import neural
-
         wavs = {i: p for i, p in list_wavs(args.synthesized).items() if i in result["utterances"]}
         if args.whisper:
             texts = neural.read_texts(args.text_file)

@@ -7,6 +7,11 @@ Policy for imperfect inputs (so that a partly failed synthesis run still gets a 
   warning per folder naming the rates;
 - unreadable, empty or silent files are listed under `failed` with the reason and a warning;
   if every pair fails, that is an error.
+
+Beside the distance metrics, two non-intrusive judges score the synthesized side alone, at 16 kHz:
+DNSMOS P.835/P.808 (`dnsmos.py`) and, for ids with a text, pocketsphinx WER (`asr.py`; the
+summary's `wer` is the corpus WER, word errors / reference words). Without a reference folder
+only these run, which scores recordings themselves (a ceiling row).
 """
 
 from __future__ import annotations
@@ -25,9 +30,19 @@ from tqdm import tqdm
 
 from data_prep.audio import load_audio
 from tts_ebm.errors import UserInputError
+from tts_ebm.evaluation import asr
+from tts_ebm.evaluation import dnsmos as dnsmos_judge
 from tts_ebm.evaluation.metrics import MetricSettings, compare
 
-SUMMARY_METRICS = ("mcd_db", "log_f0_rmse_cents", "vuv_error_rate", "duration_ratio")
+SUMMARY_METRICS = (
+    "mcd_db",
+    "log_f0_rmse_cents",
+    "gross_pitch_error_rate",
+    "fine_log_f0_rmse_cents",
+    "vuv_error_rate",
+    "duration_ratio",
+    *dnsmos_judge.METRICS,
+)
 _SHOWN_IDS = 10
 
 
@@ -52,18 +67,38 @@ def mean_ci95(values: list[float]) -> dict[str, float | int | None]:
     return {"mean": float(array.mean()), "std": std, "ci95": half, "n": n}
 
 
-def _score_pair(job: tuple[str, Path, Path, MetricSettings]) -> tuple[str, dict | str, dict]:
-    """(id, metrics or failure reason, {side: sample rate}) for one pair; runs in a worker."""
-    utt_id, ref_path, syn_path, settings = job
+def _judge(path: Path, text: str | None, dnsmos: bool) -> dict:
+    """Non-intrusive scores of one file: DNSMOS if asked, WER if it has a text."""
+    if not dnsmos and text is None:
+        return {}
+    with warnings.catch_warnings():  # every file is resampled to 16 kHz; no news
+        warnings.simplefilter("ignore")
+        wav = load_audio(path, target_sr=asr.SAMPLE_RATE)
+    scores = dnsmos_judge.dnsmos_scores(wav) if dnsmos else {}
+    if text is not None:
+        scores.update(asr.word_errors(text, asr.transcribe(wav)))
+    return scores
+
+
+def _score_pair(
+    job: tuple[str, Path | None, Path, MetricSettings, str | None, bool],
+) -> tuple[str, dict | str, dict]:
+    """(id, metrics or failure reason, {side: sample rate}) for one utterance; runs in a worker.
+
+    The job is (id, reference or None, synthesized, settings, text or None, dnsmos on/off)."""
+    utt_id, ref_path, syn_path, settings, text, dnsmos = job
     rates = {}
     try:
         waves = []
         for side, path in (("reference", ref_path), ("synthesized", syn_path)):
+            if path is None:
+                continue
             rates[side] = sf.info(str(path)).samplerate
             with warnings.catch_warnings():  # resampling is reported once per folder instead
                 warnings.simplefilter("ignore")
                 waves.append(load_audio(path, target_sr=settings.sample_rate))
-        return utt_id, compare(waves[0], waves[1], settings), rates
+        metrics = compare(waves[0], waves[1], settings) if ref_path is not None else {}
+        return utt_id, metrics | _judge(syn_path, text, dnsmos), rates
     except (UserInputError, FileNotFoundError, RuntimeError, sf.LibsndfileError) as error:
         return utt_id, f"{type(error).__name__}: {error}", rates
 
@@ -82,18 +117,32 @@ def _shown(ids: list[str]) -> str:
 
 
 def evaluate_folders(
-    reference_dir: str | Path,
+    reference_dir: str | Path | None,
     synthesized_dir: str | Path,
     settings: MetricSettings | None = None,
     workers: int | None = None,
     progress: bool = True,
+    texts: dict[str, str] | None = None,
+    dnsmos: bool = False,
 ) -> dict:
-    """Per-utterance metrics and their means with 95 % CIs for two folders of `<id>.wav`."""
+    """Per-utterance metrics and their means with 95 % CIs for two folders of `<id>.wav`.
+
+    `texts` ({id: text}) adds pocketsphinx WER, `dnsmos` the DNSMOS scores, both on the
+    synthesized files; `reference_dir=None` runs only these two (nothing is compared).
+    """
     settings = settings or MetricSettings()
     workers = workers if workers is not None else min(2, os.cpu_count() or 1)
-    references, synthesized = list_wavs(reference_dir), list_wavs(synthesized_dir)
+    if reference_dir is None and texts is None and not dnsmos:
+        raise UserInputError(
+            "nothing to compute: without a reference folder only WER (needs a text file) and "
+            "DNSMOS run, and both are off"
+        )
+    references = list_wavs(reference_dir) if reference_dir else {}
+    synthesized = list_wavs(synthesized_dir)
     if not synthesized:
         raise UserInputError(f"no .wav files in the synthesized folder {synthesized_dir}")
+    if not reference_dir:  # every synthesized id stands alone, with None as its reference
+        references = dict.fromkeys(synthesized)
     if not references:
         raise UserInputError(f"no .wav files in the reference folder {reference_dir}")
     common = sorted(set(references) & set(synthesized))
@@ -117,7 +166,22 @@ def evaluate_folders(
             stacklevel=2,
         )
 
-    jobs = [(i, references[i], synthesized[i], settings) for i in common]
+    if texts is not None:
+        without_text = [i for i in common if i not in texts]
+        if len(without_text) == len(common):
+            raise UserInputError(
+                f"no utterance of {synthesized_dir} has a text ({_shown(common)} vs. "
+                f"{_shown(sorted(texts))} in the text file); lines must be 'id|text'"
+            )
+        if without_text:
+            warnings.warn(
+                f"{len(without_text)} ids have no text, so no WER: {_shown(without_text)}",
+                stacklevel=2,
+            )
+    texts = texts or {}
+    jobs = [
+        (i, references[i], synthesized[i], settings, texts.get(i), dnsmos) for i in common
+    ]
     utterances: dict[str, dict] = {}
     failed: dict[str, str] = {}
     rates: dict[str, set[int]] = {"reference": set(), "synthesized": set()}
@@ -152,16 +216,25 @@ def evaluate_folders(
             f"{next(iter(failed.items()))}"
         )
 
-    summary = {
-        name: mean_ci95([m[name] for m in utterances.values() if m[name] is not None])
-        for name in SUMMARY_METRICS
-    }
+    summary = {}
+    if texts:
+        scored = [m for m in utterances.values() if "word_errors" in m]
+        summary["wer"] = asr.corpus_wer(
+            [m["word_errors"] for m in scored], [m["reference_words"] for m in scored]
+        )
+    for name in SUMMARY_METRICS:
+        if any(name in m for m in utterances.values()):
+            values = [m[name] for m in utterances.values() if m.get(name) is not None]
+            summary[name] = mean_ci95(values)
+    judges = {"dnsmos": dnsmos_judge.DESCRIPTION} if dnsmos else {}
+    if texts:
+        judges |= {"wer_recogniser": asr.RECOGNISER, "wer_text_normalization": asr.NORMALIZATION}
     return {
-        "reference_dir": str(reference_dir),
+        "reference_dir": str(reference_dir) if reference_dir else None,
         "synthesized_dir": str(synthesized_dir),
-        "settings": settings.to_dict(),
+        "settings": settings.to_dict() | judges,
         "counts": {
-            "reference": len(references),
+            "reference": len(references) if reference_dir else 0,
             "synthesized": len(synthesized),
             "common": len(common),
             "evaluated": len(utterances),
@@ -181,7 +254,9 @@ def to_markdown(result: dict) -> str:
     lines = [
         "# Objective evaluation",
         "",
-        f"- reference: `{result['reference_dir']}`",
+        f"- reference: `{result['reference_dir']}`"
+        if result["reference_dir"]
+        else "- reference: none (WER and DNSMOS of the files themselves, nothing compared)",
         f"- synthesized: `{result['synthesized_dir']}`",
         (
             f"- utterances evaluated: {counts['evaluated']} of {counts['common']} common "
@@ -198,6 +273,13 @@ def to_markdown(result: dict) -> str:
     for name in ("whisper_wer", "utmos"):
         if name in result:
             lines.append(f"| {name} | {_fmt(result[name]['mean'])} | – | – | {result[name]['n']} |")
+    if (wer := result["summary"].get("wer")) and wer["n"]:
+        note = (
+            f"wer is the corpus WER: {wer['word_errors']} word errors / "
+            f"{wer['reference_words']} reference words (95 % CI by the delta method; "
+            f"unweighted mean of the utterance WERs {wer['utterance_mean']:.3f})"
+        )
+        lines += ["", note]
     lines += ["", "Settings: " + ", ".join(f"{k}={v}" for k, v in result["settings"].items())]
     if result["failed"]:
         lines += ["", "Failed:", *(f"- {i}: {reason}" for i, reason in result["failed"].items())]

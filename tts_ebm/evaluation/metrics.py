@@ -17,6 +17,11 @@ Conventions (all recorded in `MetricSettings`, which is written into every repor
   was rejected: it returns different voicing on repeated calls with the same input.)
   Log-F0 RMSE is in cents, 1200 * sqrt(mean(log2(f_syn / f_ref)^2)), over the DTW pairs that
   are voiced in both; V/UV error = fraction of DTW pairs whose voicing decisions differ.
+- Gross pitch error rate = fraction of the pairs voiced in both whose F0s are more than half an
+  octave apart (|1200 log2(f_syn / f_ref)| > 600 cents, i.e. ratio outside [1/sqrt2, sqrt2]):
+  the midpoint between right (0) and an octave error (1200), symmetric for octave-up and
+  octave-down errors (a "differs by 50 %" rule is not: halving is exactly -50 %). Fine log-F0
+  RMSE is the log-F0 RMSE over the remaining pairs, so a few octave jumps do not dominate it.
 - Duration ratio = synthesised duration / reference duration (whole files, silences included).
 """
 
@@ -37,6 +42,7 @@ with warnings.catch_warnings():  # pysptk and pyworld import the deprecated pkg_
     import pyworld
 
 _DB = 10.0 / np.log(10.0)
+GROSS_PITCH_ERROR_CENTS = 600.0  # half an octave
 
 
 @dataclass(frozen=True)
@@ -56,6 +62,7 @@ class MetricSettings:
     dtw: str = "fastdtw"
     dtw_radius: int = 1
     f0_unit: str = "cents"
+    gross_pitch_error_cents: float = GROSS_PITCH_ERROR_CENTS
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -138,16 +145,50 @@ def mel_cepstral_distortion(
     return float(np.mean(_DB * np.sqrt(2.0 * np.sum(diff**2, axis=1))))
 
 
+def _voiced_cents(
+    ref_f0: np.ndarray, syn_f0: np.ndarray, path: tuple[np.ndarray, np.ndarray]
+) -> np.ndarray:
+    """1200 * log2(f_syn / f_ref) over the aligned pairs voiced in both."""
+    ref, syn = ref_f0[path[0]], syn_f0[path[1]]
+    voiced = (ref > 0) & (syn > 0)
+    return 1200.0 * np.log2(syn[voiced] / ref[voiced])
+
+
 def log_f0_rmse_cents(
     ref_f0: np.ndarray, syn_f0: np.ndarray, path: tuple[np.ndarray, np.ndarray]
 ) -> float | None:
     """RMSE of log-F0 in cents over aligned pairs voiced in both; None if there are none."""
-    ref, syn = ref_f0[path[0]], syn_f0[path[1]]
-    voiced = (ref > 0) & (syn > 0)
-    if not voiced.any():
+    cents = _voiced_cents(ref_f0, syn_f0, path)
+    if cents.size == 0:
         return None
-    cents = 1200.0 * np.log2(syn[voiced] / ref[voiced])
     return float(np.sqrt(np.mean(cents**2)))
+
+
+def gross_pitch_error_rate(
+    ref_f0: np.ndarray,
+    syn_f0: np.ndarray,
+    path: tuple[np.ndarray, np.ndarray],
+    threshold_cents: float = GROSS_PITCH_ERROR_CENTS,
+) -> float | None:
+    """Fraction of pairs voiced in both more than `threshold_cents` apart; None if none is."""
+    cents = _voiced_cents(ref_f0, syn_f0, path)
+    if cents.size == 0:
+        return None
+    return float(np.mean(np.abs(cents) > threshold_cents))
+
+
+def fine_log_f0_rmse_cents(
+    ref_f0: np.ndarray,
+    syn_f0: np.ndarray,
+    path: tuple[np.ndarray, np.ndarray],
+    threshold_cents: float = GROSS_PITCH_ERROR_CENTS,
+) -> float | None:
+    """Log-F0 RMSE in cents over the pairs voiced in both that are not gross pitch errors."""
+    cents = _voiced_cents(ref_f0, syn_f0, path)
+    fine = cents[np.abs(cents) <= threshold_cents]
+    if fine.size == 0:
+        return None
+    return float(np.sqrt(np.mean(fine**2)))
 
 
 def vuv_error_rate(
@@ -175,6 +216,12 @@ def compare(
     return {
         "mcd_db": mel_cepstral_distortion(ref.mcep, syn.mcep, path, settings.include_c0),
         "log_f0_rmse_cents": log_f0_rmse_cents(ref.f0, syn.f0, path),
+        "gross_pitch_error_rate": gross_pitch_error_rate(
+            ref.f0, syn.f0, path, settings.gross_pitch_error_cents
+        ),
+        "fine_log_f0_rmse_cents": fine_log_f0_rmse_cents(
+            ref.f0, syn.f0, path, settings.gross_pitch_error_cents
+        ),
         "vuv_error_rate": vuv_error_rate(ref.f0, syn.f0, path),
         "duration_ratio": duration_ratio(ref.n_samples, syn.n_samples),
         "n_aligned_frames": len(path[0]),
