@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Installs the system packages tts-ebm needs: espeak-ng (phonemizer backend and the voice of the
-# offline mini corpus). Idempotent: does nothing when they are already there.
+# offline mini corpus) and chromium (the headless browser of the samples-page test; the test
+# skips without it). Idempotent: does nothing when they are already there.
 set -euo pipefail
 missing=()
 command -v espeak-ng >/dev/null 2>&1 || missing+=(espeak-ng)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi

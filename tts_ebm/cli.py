@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "evaluate": ("evaluate", "objective metrics (MCD, log-F0 RMSE, V/UV) of synthesised audio"),
     "export-listening-test": ("export_listening_test", "build a webMUSHRA / crowdsourcing test"),
     "analyze-listening-test": ("analyze_listening_test", "MOS / MUSHRA statistics from results"),
+    "samples-page": ("samples_page", "static HTML page of every system's audio and mels"),
 }
 
 
