@@ -28,7 +28,8 @@ import tomllib
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ["tts_ebm", "vocoder", "data_prep"]  # copied whole so that imports resolve
-COPIED = [*PACKAGES, "tests"]
+EXTRAS = ["benchmarks"]  # read by tests (toy criteria); copied beside the mutants
+COPIED = [*PACKAGES, *EXTRAS, "tests"]
 KILLED = {"killed", "timeout", "segfault", "caught by type check"}
 
 
@@ -42,6 +43,7 @@ def mutmut_table(group: dict[str, list[str]]) -> str:
     settings = {
         "source_paths": PACKAGES,
         "only_mutate": group["mutate"],
+        "also_copy": EXTRAS,
         "pytest_add_cli_args_test_selection": group["tests"],
         "pytest_add_cli_args": ["-p", "no:cacheprovider"],
     }
