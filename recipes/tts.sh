@@ -51,9 +51,12 @@ Stages:
   1 data        prepare the corpus and its manifests (mini: espeak-ng; ljspeech: LJSpeech-1.1)
   2 features    tts-ebm prepare features; test-set text file and reference wav folder
   3 train       one tts-ebm train run per criterion (resumes from last.ckpt)
-  4 synthesize  test set for every criterion and K in --inference_steps
-  5 evaluate    tts-ebm evaluate for every criterion and K
-  6 report      exp/RESULTS.md and exp/quality_vs_steps.png (always regenerated)
+  4 synthesize  test set for every criterion and K in --inference_steps (wavs and mels), and
+                the copy synthesis: the test set's reference mels through the same --vocoder
+  5 evaluate    tts-ebm evaluate for every criterion and K, the copy synthesis and the
+                reference recordings themselves (WER and DNSMOS only)
+  6 report      exp/RESULTS.md, exp/quality_vs_steps.png, exp/quality_vs_time.png (always
+                regenerated)
   7 listening   tts-ebm export-listening-test of the K=--main_steps systems (if available)
 Options (default):
   --stage ($stage) --stop_stage ($stop_stage) --corpus ($corpus) --nj ($nj) --python ($python)
@@ -96,6 +99,8 @@ case "$download" in true|false) ;; *) echo "$0: --download must be true or false
 command -v tts-ebm >/dev/null || { echo "$0: tts-ebm is not on PATH (activate the venv)" >&2; exit 2; }
 
 log_dir="$exp_dir/logs"
+copy_synthesis_dir="$exp_dir/copy_synthesis" # ceiling row: the test set's reference mels vocoded
+reference_dir="$exp_dir/reference"           # ceiling row: the recordings themselves
 test_text="$dump_dir/test_text.txt"      # id|text lines of the test set
 test_ref="$dump_dir/test_ref_wavs"       # <id>.wav links to the test recordings
 mkdir -p "$log_dir"
@@ -170,8 +175,25 @@ synthesize_test_set() {
     local prior=()
     [ "$k" -eq 0 ] && prior=(--temperature 0)
     tts-ebm synthesize --checkpoint "$exp_dir/$crit/train/checkpoints/last.ckpt" \
-        --text-file "$test_text" --out "$out" --steps "$k" --seed 0 "${voc[@]}" "${prior[@]}" \
-        $inference_args
+        --text-file "$test_text" --out "$out" --steps "$k" --seed 0 --save-mel "${voc[@]}" \
+        "${prior[@]}" $inference_args
+}
+
+# The ceiling of every acoustic model with this vocoder: the test set's reference mels vocoded.
+copy_synthesis() {
+    local voc=()
+    [ -n "$vocoder" ] && voc=(--vocoder "$vocoder")
+    tts-ebm vocode --mels "$dump_dir/mels" --ids "$test_text" --out "$copy_synthesis_dir/synth" \
+        "${voc[@]}" --no-progress
+}
+
+# evaluate_test_set OUT_JSON OPTIONS... : tts-ebm evaluate with the test texts (WER) and eval_args
+evaluate_test_set() {
+    local out=$1
+    shift
+    # shellcheck disable=SC2086  # eval_args is a list of options
+    tts-ebm evaluate "$@" --text-file "$test_text" --out "$out" --workers "$nj" --no-progress \
+        $eval_args
 }
 
 if run_stage 1; then
@@ -217,17 +239,21 @@ if run_stage 4; then
                 synthesize_test_set "$crit" "$k"
         done
     done
+    run_unit 4 copy_synthesis "$copy_synthesis_dir/synth/.done" copy_synthesis
 fi
 
 if run_stage 5; then
     log "stage 5: evaluation"
+    run_unit 5 eval_reference "$reference_dir/eval/.done" \
+        evaluate_test_set "$reference_dir/eval/metrics.json" --synthesized "$test_ref"
+    run_unit 5 eval_copy_synthesis "$copy_synthesis_dir/eval/.done" \
+        evaluate_test_set "$copy_synthesis_dir/eval/metrics.json" --reference "$test_ref" \
+        --synthesized "$copy_synthesis_dir/synth"
     for crit in $criteria; do
         for k in $inference_steps; do
-            # shellcheck disable=SC2086  # eval_args is a list of options
             run_unit 5 "eval_${crit}_K$k" "$exp_dir/$crit/eval_K$k/.done" \
-                tts-ebm evaluate --reference "$test_ref" --synthesized "$exp_dir/$crit/synth_K$k" \
-                --out "$exp_dir/$crit/eval_K$k/metrics.json" --workers "$nj" --no-progress \
-                $eval_args
+                evaluate_test_set "$exp_dir/$crit/eval_K$k/metrics.json" --reference "$test_ref" \
+                --synthesized "$exp_dir/$crit/synth_K$k" --reference-mels "$dump_dir/mels"
         done
     done
 fi

@@ -93,7 +93,7 @@ def test_report_stage_reads_the_experiment_layout(tmp_path: Path) -> None:
     (run / "eval_K4" / "metrics.json").write_text(json.dumps({"summary": summary}))
     result = _recipe(tmp_path, "--stage", "6", "--stop_stage", "6", "--criteria", "delta")
     assert result.returncode == 0, result.stderr
-    assert "| delta | 6.50 ± 0.25 |" in (tmp_path / "exp" / "RESULTS.md").read_text()
+    assert "| delta | – | – | – | 6.50 ± 0.25 |" in (tmp_path / "exp" / "RESULTS.md").read_text()
     assert (tmp_path / "exp" / "quality_vs_steps.png").is_file()
 
 
@@ -124,7 +124,16 @@ def test_tiny_recipe_end_to_end(tmp_path: Path) -> None:
         metrics = json.loads((exp / "delta" / f"eval_K{k}" / "metrics.json").read_text())
         assert metrics["counts"]["evaluated"] == 2
         assert json.loads((exp / "delta" / f"synth_K{k}" / "rtf.json").read_text())["steps"] == k
-    assert "| delta |" in (exp / "RESULTS.md").read_text()
+        assert {"wer", "dnsmos_p808", "mel_fd", "gv_ratio"} <= set(metrics["summary"])
+    for ceiling in ("reference", "copy_synthesis"):  # the ceiling rows: WER and DNSMOS at least
+        summary = json.loads((exp / ceiling / "eval" / "metrics.json").read_text())["summary"]
+        assert {"wer", "dnsmos_p808"} <= set(summary), ceiling
+    assert "mcd_db" in summary and "mel_fd" not in summary  # copy synthesis: vocoded data mels
+    results = (exp / "RESULTS.md").read_text()
+    rows = [line.split(" | ")[0] for line in results.split("## Main comparison")[1].splitlines()
+            if line.startswith("| ") and not line.startswith("| system")]
+    assert rows[:3] == ["| reference recordings", "| copy synthesis", "| delta"]
     again = _recipe(tmp_path, *options, "--stop_stage", "5")
     assert again.returncode == 0
-    assert again.stdout.count("already done, skipping") == 8  # data, features, test set, train, 2+2
+    # data, features, test set, train, 2 synth + copy synthesis, reference + copy + 2 evals
+    assert again.stdout.count("already done, skipping") == 11

@@ -1,11 +1,16 @@
-"""Recipe report: RESULTS.md and a quality-vs-steps plot from an experiment folder.
+"""Recipe report: RESULTS.md and two figures from an experiment folder.
 
   python -m tts_ebm.evaluation.report --exp-dir egs/mini/exp [--out EXP/RESULTS.md] [--main-steps 4]
 
-Reads the layout of docs/ARCHITECTURE.md — `EXP/<criterion>/train/train_summary.json`,
-`EXP/<criterion>/synth_K<k>/rtf.json`, `EXP/<criterion>/eval_K<k>/metrics.json` — defensively:
-whatever is missing or unreadable shows as "–" and is listed under "Missing", so a report can be
-written while some runs are still going.
+Reads the layout of docs/ARCHITECTURE.md — the ceiling rows `EXP/reference/eval/metrics.json`
+(the recordings themselves) and `EXP/copy_synthesis/{synth/rtf.json,eval/metrics.json}` (the
+reference mels through the systems' vocoder), then per criterion
+`EXP/<criterion>/train/train_summary.json`, `EXP/<criterion>/synth_K<k>/rtf.json` and
+`EXP/<criterion>/eval_K<k>/metrics.json` — defensively: whatever is missing or unreadable
+(a run still going, an old metrics.json without WER or DNSMOS) shows as "–", and missing files
+are listed under "Missing". Figures: `quality_vs_steps.png` (quality against K) and
+`quality_vs_time.png` (WER and DNSMOS P.808 against acoustic-model wall time per second of
+audio, from rtf.json's `acoustic_seconds`), the ceiling rows drawn as horizontal lines.
 """
 
 from __future__ import annotations
@@ -15,12 +20,46 @@ import json
 import re
 import sys
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 from tts_ebm.errors import UserInputError
 
-PLOT_NAME = "quality_vs_steps.png"
+STEPS_PLOT = "quality_vs_steps.png"
+TIME_PLOT = "quality_vs_time.png"
+CEILINGS = {"reference": "reference recordings", "copy_synthesis": "copy synthesis"}
 _STEP_DIR = re.compile(r"^(synth|eval)_K(\d+)$")
+
+
+@dataclass(frozen=True)
+class Column:
+    """One metric column: summary key, header, display scale and decimals."""
+
+    key: str
+    header: str
+    scale: float = 1.0
+    digits: int = 2
+
+
+WER = Column("wer", "WER [%]", 100.0, 1)
+P808 = Column("dnsmos_p808", "DNSMOS P.808")
+MEL_FD = Column("mel_fd", "mel FD")
+MCD = Column("mcd_db", "MCD [dB]")
+MAIN_COLUMNS = (
+    WER, P808, MEL_FD, MCD,
+    Column("log_f0_rmse_cents", "log-F0 RMSE [cents]", digits=1),
+    Column("gross_pitch_error_rate", "GPE [%]", 100.0, 1),
+    Column("vuv_error_rate", "V/UV error [%]", 100.0, 1),
+)
+MEL_COLUMNS = (
+    MEL_FD,
+    Column("mel_mcd_db", "mel MCD [dB]"),
+    Column("gv_ratio", "GV ratio", digits=3),
+    Column("roughness_ratio", "roughness ratio", digits=3),
+    Column("duration_ratio", "duration ratio", digits=3),
+)
+PLOTTED = (WER, P808, MEL_FD, MCD)  # quality against K, one panel each
+_LOWER_IS_BETTER = {"wer", "mel_fd", "mcd_db"}
 
 
 def _read_json(path: Path, missing: list[str]) -> dict | None:
@@ -36,14 +75,15 @@ def _read_json(path: Path, missing: list[str]) -> dict | None:
     return data if isinstance(data, dict) else None
 
 
-def collect(exp_dir: str | Path) -> tuple[dict[str, dict], list[str]]:
-    """`{criterion: {"train": summary|None, "steps": {k: {"rtf", "metrics"}}}}` and what is missing."""
+def collect(exp_dir: str | Path) -> tuple[dict[str, dict], dict[str, dict], list[str]]:
+    """Ceiling rows `{folder: {"rtf", "metrics"}}`, runs `{criterion: {"train": summary|None,
+    "steps": {k: {"rtf", "metrics"}}}}`, and what is missing."""
     exp_dir = Path(exp_dir)
     if not exp_dir.is_dir():
         raise FileNotFoundError(f"experiment folder not found: {exp_dir}")
     runs: dict[str, dict] = {}
     missing: list[str] = []
-    for folder in sorted(p for p in exp_dir.iterdir() if p.is_dir()):
+    for folder in sorted(p for p in exp_dir.iterdir() if p.is_dir() and p.name not in CEILINGS):
         ks = sorted({int(m.group(2)) for p in folder.iterdir() if (m := _STEP_DIR.match(p.name))})
         if not ks and not (folder / "train").is_dir():
             continue  # logs/, listening_test/, …
@@ -61,24 +101,44 @@ def collect(exp_dir: str | Path) -> tuple[dict[str, dict], list[str]]:
         raise UserInputError(
             f"no experiment runs in {exp_dir}: expected <criterion>/train or <criterion>/eval_K<k>"
         )
-    return runs, missing
+    ceilings = {
+        "reference": {"rtf": None,
+                      "metrics": _read_json(exp_dir / "reference" / "eval" / "metrics.json", missing)},
+        "copy_synthesis": {
+            "rtf": _read_json(exp_dir / "copy_synthesis" / "synth" / "rtf.json", missing),
+            "metrics": _read_json(exp_dir / "copy_synthesis" / "eval" / "metrics.json", missing),
+        },
+    }
+    return ceilings, runs, missing
 
 
-def _summary(step: dict | None, name: str) -> dict | None:
-    metrics = (step or {}).get("metrics") or {}
+def _summary(system: dict | None, name: str) -> dict | None:
+    metrics = (system or {}).get("metrics") or {}
     row = (metrics.get("summary") or {}).get(name)
-    return row if isinstance(row, dict) and row.get("mean") is not None else None
+    return row if isinstance(row, dict) and isinstance(row.get("mean"), (int, float)) else None
 
 
-def _cell(row: dict | None, scale: float = 1.0, digits: int = 2) -> str:
+def _cell(row: dict | None, column: Column) -> str:
     if row is None:
         return "–"
-    text = f"{row['mean'] * scale:.{digits}f}"
-    return text + (f" ± {row['ci95'] * scale:.{digits}f}" if row.get("ci95") is not None else "")
+    text = f"{row['mean'] * column.scale:.{column.digits}f}"
+    if isinstance(row.get("ci95"), (int, float)):
+        text += f" ± {row['ci95'] * column.scale:.{column.digits}f}"
+    return text
+
+
+def _rtf(system: dict | None, key: str = "rtf") -> float | None:
+    value = ((system or {}).get("rtf") or {}).get(key)
+    return value if isinstance(value, (int, float)) else None
 
 
 def _number(value: object, digits: int = 3) -> str:
     return f"{value:.{digits}f}" if isinstance(value, (int, float)) else "–"
+
+
+def _count(system: dict | None) -> str:
+    n = (((system or {}).get("metrics") or {}).get("counts") or {}).get("evaluated")
+    return str(n) if n is not None else "–"
 
 
 def _wall_time(seconds: object) -> str:
@@ -88,15 +148,14 @@ def _wall_time(seconds: object) -> str:
     return f"{hours}:{rest // 60:02d}:{rest % 60:02d}"
 
 
-def _metric_cells(step: dict | None) -> list[str]:
-    rtf = ((step or {}).get("rtf") or {}).get("rtf")
-    return [
-        _cell(_summary(step, "mcd_db")),
-        _cell(_summary(step, "log_f0_rmse_cents"), digits=1),
-        _cell(_summary(step, "vuv_error_rate"), scale=100.0, digits=1),
-        _cell(_summary(step, "duration_ratio"), digits=3),
-        _number(rtf),
-    ]
+def _row(label: list[str], system: dict | None, columns: tuple[Column, ...], extra: list[str]) -> str:
+    cells = label + [_cell(_summary(system, c.key), c) for c in columns] + extra
+    return "| " + " | ".join(cells) + " |"
+
+
+def _header(first: list[str], columns: tuple[Column, ...], extra: list[str]) -> list[str]:
+    names = first + [c.header for c in columns] + extra
+    return ["| " + " | ".join(names) + " |", "|" + "---|" * len(names)]
 
 
 def default_main_steps(runs: dict[str, dict]) -> int | None:
@@ -105,53 +164,79 @@ def default_main_steps(runs: dict[str, dict]) -> int | None:
     return max(ks) if ks else None
 
 
+def _settings(ceilings: dict[str, dict], runs: dict[str, dict]) -> dict | None:
+    """The richest metric settings found (a model evaluation also records the mel metrics')."""
+    found = [s["metrics"]["settings"] for s in [*(step for run in runs.values()
+                                                  for step in run["steps"].values()),
+                                                 *ceilings.values()]
+             if s["metrics"] and isinstance(s["metrics"].get("settings"), dict)]
+    return max(found, key=len) if found else None
+
+
 def render_markdown(
-    runs: dict[str, dict], missing: list[str], main_steps: int | None, plot_name: str | None
+    ceilings: dict[str, dict],
+    runs: dict[str, dict],
+    missing: list[str],
+    main_steps: int | None,
+    plots: list[str],
 ) -> str:
-    """RESULTS.md text: main table at K = main_steps, table over all K, plot, conventions."""
-    header = ("| MCD [dB] | log-F0 RMSE [cents] | V/UV error [%] | duration ratio "
-              "| RTF |")
+    """RESULTS.md text: ceiling rows first, then the main table at K = main_steps, the mel
+    statistics and every K, training, figures, settings, missing files."""
     lines = [
         "# Results",
         "",
-        ("Objective metrics on the test set: mean ± 95 % t-interval over utterances. MCD and "
-        "F0 are DTW-aligned against the reference recordings; RTF = synthesis time / audio "
-        "duration (acoustic model + vocoder)."),
+        ("Test set; mean ± 95 % interval over utterances. The first two rows are ceilings: the "
+         "reference recordings themselves (only WER and DNSMOS apply) and copy synthesis, the "
+         "reference mels through the systems' vocoder — what a perfect acoustic model would "
+         "score. WER: pocketsphinx corpus WER (word errors / reference words, delta-method "
+         "interval). DNSMOS P.808: predicted MOS (1–5, higher is better). mel FD: Fréchet "
+         "distance between the generated and reference 5-frame log-mel patches, a set-level "
+         "number ± 1.96 bootstrap standard errors over utterances (0 = the data's patch "
+         "statistics). MCD, log-F0 RMSE, gross pitch error (GPE) and V/UV error are DTW-aligned "
+         "against the recordings. RTF = synthesis time / audio duration (acoustic model + "
+         "vocoder; copy synthesis: vocoder alone)."),
         "",
         f"## Main comparison (K = {main_steps} inference steps)",
         "",
-        ("The last column is the MCD of the same model's prior mean μ alone (K = 0, "
-         "temperature 0): the energy is worth its steps where the K column beats it."),
-        "",
-        f"| criterion {header} training steps | training wall time | n | MCD of μ (K = 0) |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        *_header(["system"], MAIN_COLUMNS, ["RTF", "n"]),
     ]
+    for name, system in ceilings.items():
+        lines.append(_row([CEILINGS[name]], system, MAIN_COLUMNS,
+                          [_number(_rtf(system)), _count(system)]))
     for name, run in runs.items():
         step = run["steps"].get(main_steps)
-        train = run["train"] or {}
-        n = ((step or {}).get("metrics") or {}).get("counts", {}).get("evaluated")
-        lines.append(
-            f"| {name} | " + " | ".join(_metric_cells(step))
-            + f" | {train.get('steps', '–')} | {_wall_time(train.get('wall_time_s'))}"
-            + f" | {n if n is not None else '–'}"
-            + f" | {_cell(_summary(run['steps'].get(0), 'mcd_db'))} |"
-        )
-    lines += ["", "## All inference steps", "", f"| criterion | K {header}",
-              "|---|---|---|---|---|---|---|"]
+        lines.append(_row([name], step, MAIN_COLUMNS, [_number(_rtf(step)), _count(step)]))
+
+    lines += ["", "## Mel statistics of the acoustic model (no vocoder)", "",
+              ("Generated log-mels against the test set's reference mels. GV ratio: per-bin "
+               "variance over time, generated / reference (< 1 over-smoothed); roughness ratio: "
+               "mean squared frame-to-frame difference, generated / reference; both 1 for "
+               "data-like texture. mel MCD: DTW-aligned cepstral distortion of the log-mels."),
+              "", *_header(["criterion", "K"], MEL_COLUMNS, [])]
     for name, run in runs.items():
         for k, step in sorted(run["steps"].items()):
-            lines.append(f"| {name} | {k} | " + " | ".join(_metric_cells(step)) + " |")
-    if plot_name:
-        lines += ["", f"![MCD vs inference steps]({plot_name})"]
-    settings = next(
-        (
-            s["metrics"]["settings"]
-            for run in runs.values()
-            for s in run["steps"].values()
-            if s["metrics"] and isinstance(s["metrics"].get("settings"), dict)
-        ),
-        None,
-    )
+            lines.append(_row([name, str(k)], step, MEL_COLUMNS, []))
+
+    lines += ["", "## All inference steps", "",
+              ("K = 0 is the prior mean μ alone (temperature 0): the energy is worth its steps "
+               "where a K row beats it. Acoustic RTF: acoustic-model time / audio duration."),
+              "", *_header(["system", "K"], MAIN_COLUMNS, ["RTF", "acoustic RTF"])]
+    for name, system in ceilings.items():
+        lines.append(_row([CEILINGS[name], "–"], system, MAIN_COLUMNS, [_number(_rtf(system)), "–"]))
+    for name, run in runs.items():
+        for k, step in sorted(run["steps"].items()):
+            acoustic = _acoustic_rtf(step)
+            lines.append(_row([name, str(k)], step, MAIN_COLUMNS,
+                              [_number(_rtf(step)), _number(acoustic, 4)]))
+
+    lines += ["", "## Training", "", "| criterion | training steps | training wall time |",
+              "|---|---|---|"]
+    for name, run in runs.items():
+        train = run["train"] or {}
+        lines.append(f"| {name} | {train.get('steps', '–')} | {_wall_time(train.get('wall_time_s'))} |")
+    for plot in plots:
+        lines += ["", f"![{plot.removesuffix('.png').replace('_', ' ')}]({plot})"]
+    settings = _settings(ceilings, runs)
     if settings:
         lines += ["", "## Metric settings", "",
                   ", ".join(f"{key}={value}" for key, value in settings.items())]
@@ -160,53 +245,123 @@ def render_markdown(
     return "\n".join(lines) + "\n"
 
 
-def plot_quality_vs_steps(runs: dict[str, dict], path: Path) -> bool:
-    """MCD (with 95 % CI bars) against K per criterion; False when there is nothing to plot."""
-    series = {
-        name: [(k, row) for k, step in sorted(run["steps"].items())
-               if (row := _summary(step, "mcd_db"))]
-        for name, run in runs.items()
-    }
-    series = {name: points for name, points in series.items() if points}
-    if not series:
-        return False
+def _acoustic_rtf(step: dict | None) -> float | None:
+    """Acoustic-model seconds per second of audio; None for an rtf.json that lacks them."""
+    seconds, audio = _rtf(step, "acoustic_seconds"), _rtf(step, "audio_seconds")
+    return seconds / audio if seconds is not None and audio else None
+
+
+def _ceiling_lines(ax, ceilings: dict[str, dict], column: Column) -> None:
+    """The ceiling rows as horizontal lines (dashed: recordings, dotted: copy synthesis)."""
+    for (name, system), style in zip(ceilings.items(), ("--", ":")):
+        if (row := _summary(system, column.key)) is not None:
+            ax.axhline(row["mean"] * column.scale, color="0.3", linestyle=style,
+                       label=CEILINGS[name])
+
+
+def _figure(panels: int):
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for name, points in series.items():
-        ks = [k for k, _ in points]
-        ax.errorbar(ks, [r["mean"] for _, r in points], yerr=[r.get("ci95") or 0 for _, r in points],
-                    marker="o", capsize=3, label=name)
-    ks = sorted({k for points in series.values() for k, _ in points})
-    ax.set_xscale("symlog", linthresh=1)  # log-like for K >= 1, and K = 0 (mu alone) fits
-    ax.set_xticks(ks, [str(k) for k in ks])
-    ax.minorticks_off()
-    ax.set_xlabel("inference steps K")
-    ax.set_ylabel("MCD [dB] (lower is better)")
-    ax.grid(alpha=0.3)
-    ax.legend(title="criterion")
-    fig.tight_layout()
+    fig, axes = plt.subplots(1, panels, figsize=(4.2 * panels, 4.2), squeeze=False)
+    return plt, fig, axes[0]
+
+
+def _save(plt, fig, path: Path) -> None:
+    """One legend for all panels (every criterion and ceiling once), below them."""
+    entries: dict[str, object] = {}
+    for ax in fig.axes:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            entries.setdefault(label, handle)
+    fig.legend(entries.values(), entries.keys(), loc="lower center", ncol=min(len(entries), 6),
+               fontsize="small", frameon=False)
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+def _ylabel(column: Column) -> str:
+    better = "lower" if column.key in _LOWER_IS_BETTER else "higher"
+    return f"{column.header} ({better} is better)"
+
+
+def plot_quality_vs_steps(ceilings: dict[str, dict], runs: dict[str, dict], path: Path) -> bool:
+    """WER, P.808, mel FD and MCD (95 % bars) against K per criterion, one panel per metric
+    with data; False when there is nothing to plot."""
+    panels = []
+    for column in PLOTTED:
+        series = {name: [(k, row) for k, step in sorted(run["steps"].items())
+                         if (row := _summary(step, column.key))]
+                  for name, run in runs.items()}
+        series = {name: points for name, points in series.items() if points}
+        if series:
+            panels.append((column, series))
+    if not panels:
+        return False
+    plt, fig, axes = _figure(len(panels))
+    colours = {name: f"C{i}" for i, name in enumerate(runs)}  # one colour per criterion
+    for ax, (column, series) in zip(axes, panels):
+        for name, points in series.items():
+            ax.errorbar([k for k, _ in points], [r["mean"] * column.scale for _, r in points],
+                        yerr=[(r.get("ci95") or 0) * column.scale for _, r in points],
+                        marker="o", capsize=3, label=name, color=colours[name])
+        _ceiling_lines(ax, ceilings, column)
+        ks = sorted({k for points in series.values() for k, _ in points})
+        ax.set_xscale("symlog", linthresh=1)  # log-like for K >= 1, and K = 0 (mu alone) fits
+        ax.set_xticks(ks, [str(k) for k in ks])
+        ax.minorticks_off()
+        ax.set(xlabel="inference steps K", ylabel=_ylabel(column))
+        ax.grid(alpha=0.3)
+    _save(plt, fig, path)
+    return True
+
+
+def plot_quality_vs_time(ceilings: dict[str, dict], runs: dict[str, dict], path: Path) -> bool:
+    """WER and P.808 against acoustic-model time per second of audio, one line per criterion
+    through its K; False when no run has both a quality and an acoustic time."""
+    panels = []
+    for column in (WER, P808):
+        series = {name: [(t, k, row) for k, step in sorted(run["steps"].items())
+                         if (row := _summary(step, column.key)) and (t := _acoustic_rtf(step))]
+                  for name, run in runs.items()}
+        panels.append((column, {name: points for name, points in series.items() if points}))
+    if not any(series for _, series in panels):
+        return False
+    plt, fig, axes = _figure(2)
+    colours = {name: f"C{i}" for i, name in enumerate(runs)}
+    for ax, (column, series) in zip(axes, panels):
+        for name, points in series.items():
+            ax.errorbar([t for t, _, _ in points], [r["mean"] * column.scale for _, _, r in points],
+                        yerr=[(r.get("ci95") or 0) * column.scale for _, _, r in points],
+                        marker="o", capsize=3, label=name, color=colours[name])
+            for t, k, row in points:
+                ax.annotate(f"K={k}", (t, row["mean"] * column.scale), fontsize="x-small",
+                            textcoords="offset points", xytext=(4, 4))
+        _ceiling_lines(ax, ceilings, column)
+        longest = max((t for points in series.values() for t, _, _ in points), default=1.0)
+        ax.set_xlim(0, 1.15 * longest)  # linear from 0: time grows linearly with K
+        ax.set(xlabel="acoustic-model wall time per second of audio [s]", ylabel=_ylabel(column))
+        ax.grid(alpha=0.3)
+    _save(plt, fig, path)
     return True
 
 
 def write_report(
     exp_dir: str | Path, out: str | Path | None = None, main_steps: int | None = None
 ) -> Path:
-    """Write RESULTS.md (default EXP/RESULTS.md) and the plot next to it; returns the .md path."""
+    """Write RESULTS.md (default EXP/RESULTS.md) and the figures next to it; returns the .md path."""
     exp_dir = Path(exp_dir)
-    runs, missing = collect(exp_dir)
+    ceilings, runs, missing = collect(exp_dir)
     main_steps = main_steps if main_steps is not None else default_main_steps(runs)
     out = Path(out) if out else exp_dir / "RESULTS.md"
-    plotted = plot_quality_vs_steps(runs, out.parent / PLOT_NAME)
+    plots = [name for name, plot in ((STEPS_PLOT, plot_quality_vs_steps),
+                                     (TIME_PLOT, plot_quality_vs_time))
+             if plot(ceilings, runs, out.parent / name)]
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render_markdown(runs, missing, main_steps, PLOT_NAME if plotted else None),
-                   encoding="utf-8")
+    out.write_text(render_markdown(ceilings, runs, missing, main_steps, plots), encoding="utf-8")
     return out
 
 
