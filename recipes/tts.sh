@@ -15,7 +15,7 @@ run_args="$*"
 
 # General configuration
 stage=1                # first stage to run
-stop_stage=7           # last stage to run
+stop_stage=8           # last stage to run
 corpus=mini            # mini | ljspeech
 nj=2                   # parallel processes for feature extraction and evaluation
 python=python3         # interpreter for the report (the one tts-ebm is installed in)
@@ -58,6 +58,8 @@ Stages:
   6 report      exp/RESULTS.md, exp/quality_vs_steps.png, exp/quality_vs_time.png (always
                 regenerated)
   7 listening   tts-ebm export-listening-test of the K=--main_steps systems (if available)
+  8 samples     exp/samples/index.html: every system's audio and mels side by side (always
+                regenerated)
 Options (default):
   --stage ($stage) --stop_stage ($stop_stage) --corpus ($corpus) --nj ($nj) --python ($python)
   --data_dir ($data_dir) --dump_dir ($dump_dir) --exp_dir ($exp_dir) --conf_dir ($conf_dir)
@@ -279,6 +281,15 @@ if run_stage 7; then
     else
         log "stage 7: skipped, \`tts-ebm export-listening-test\` is not available"
     fi
+fi
+
+if run_stage 8; then
+    log "stage 8: samples page"
+    rm -f "$exp_dir/samples/.done"  # derived from stages 4-6 and cheap: always regenerated
+    run_unit 8 samples_page "$exp_dir/samples/.done" \
+        tts-ebm samples-page --exp-dir "$exp_dir" --out "$exp_dir/samples" --reference "$test_ref" \
+        --texts "$test_text" --steps 0 "$main_steps" --no-progress
+    log "stage 8: open $exp_dir/samples/index.html in a browser"
 fi
 
 log "finished stages $stage-$stop_stage in ${SECONDS}s"
