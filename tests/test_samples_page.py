@@ -23,11 +23,12 @@ EVIL_TEXT = 'He said "<script>alert(1)</script>" & left.'
 
 
 def make_exp(root: Path) -> Path:
-    """A recipe-shaped experiment: reference, copy synthesis, two criteria at K = 0 and 4."""
+    """A recipe-shaped experiment: reference (and its scores in EXP/reference/eval), copy
+    synthesis, two criteria at K = 0 and 4."""
     exp = root / "exp"
     folders = {
         root / "ref": 220.0,
-        exp / "copy-synthesis" / "synth": 230.0,
+        exp / "copy_synthesis" / "synth": 230.0,
         exp / "delta" / "synth_K0": 240.0,
         exp / "delta" / "synth_K4": 250.0,
         exp / "dsm" / "synth_K4": 260.0,
@@ -47,6 +48,10 @@ def make_exp(root: Path) -> Path:
         "utterances": {IDS[0]: {"wer": 0.25, "dnsmos_p808": 3.456, "mcd_db": 7.0},
                        IDS[1]: {"wer": 0.0, "transcript": "words"}},
     }))
+    for folder, value in (("reference", 4.25), ("copy_synthesis", 3.5)):
+        (exp / folder / "eval").mkdir(parents=True)
+        (exp / folder / "eval" / "metrics.json").write_text(json.dumps(
+            {"utterances": {IDS[0]: {"dnsmos_p808": value}}}))
     (exp / "RESULTS.md").write_text(
         "# Results\n\n| criterion | MCD |\n|---|---|\n| delta | 7.00 <b>x</b> |\n\n"
         "![MCD vs K](quality_vs_steps.png)\n")
@@ -126,6 +131,9 @@ def test_metrics_results_and_settings(page: Path) -> None:
     section = html.split('id="utt-LJ050-0001"')[1].split("</section>")[0]
     row = section.split('data-system="delta_K4"')[1].split("</tr>")[0]
     assert re.findall(r'class="metric">([^<]*)<', row) == ["25 %", "3.46", "7.00"]
+    for system, p808 in (("reference", "4.25"), ("copy-synthesis", "3.50")):
+        row = section.split(f'data-system="{system}"')[1].split("</tr>")[0]
+        assert re.findall(r'class="metric">([^<]*)<', row) == ["", p808, ""]
     header = html.split("<h2>Samples</h2>")[0]
     assert "<th>WER</th>" in section and "DNSMOS OVRL" not in html  # no row has it
     assert "<table>" in header and "<td>delta</td>" in header  # RESULTS.md table as HTML
@@ -150,7 +158,7 @@ def test_rerun_replaces_the_page(tmp_path: Path) -> None:
     report = build_samples_page(exp, exp / "samples", [4], progress=False)
     assert not stale.exists() and report.n_utterances == 2
     assert report.systems == ["copy synthesis (vocoder on reference mels)", "delta, K = 4",
-                              "dsm, K = 4"]  # no --reference and no EXP/reference/
+                              "dsm, K = 4"]  # no --reference; EXP/reference/ has no wavs
 
 
 def test_errors_name_the_problem(tmp_path: Path) -> None:

@@ -16,8 +16,8 @@ from pathlib import Path
 from tts_ebm.errors import UserInputError
 
 _SYNTH_DIR = re.compile(r"^synth_K(\d+)$")
-REFERENCE_NAMES = ("reference",)  # EXP/<name>/… folders that hold the recordings
-COPY_SYNTHESIS_NAMES = ("copy-synthesis", "copy_synthesis")  # … and the vocoded reference mels
+REFERENCE_NAMES = ("reference",)  # EXP/<name>/ of the recordings (their eval*/, maybe wavs)
+COPY_SYNTHESIS_NAMES = ("copy_synthesis", "copy-synthesis")  # … of the vocoded reference mels
 
 
 @dataclass
@@ -71,8 +71,8 @@ def _wav_folder(folder: Path) -> Path | None:
     return next((p for p in sorted(folder.iterdir()) if p.is_dir() and wav_ids(p)), None)
 
 
-def _system(label: str, slug: str, wav_dir: Path) -> System:
-    metrics_file = _metrics_file(wav_dir)
+def _system(label: str, slug: str, wav_dir: Path, metrics_file: Path | None = None) -> System:
+    metrics_file = metrics_file or _metrics_file(wav_dir)
     return System(label, slug, wav_dir, metrics_file, read_metrics(metrics_file))
 
 
@@ -84,14 +84,14 @@ def find_systems(
         raise FileNotFoundError(f"experiment folder not found: {exp_dir}")
     systems: list[System] = []
     folders = sorted(p for p in exp_dir.iterdir() if p.is_dir())
-    if reference is not None:
-        if not wav_ids(reference):
-            raise UserInputError(f"--reference {reference} holds no .wav files")
-        systems.append(_system("reference", "reference", reference))
-    else:
-        found = next((f for f in folders if f.name in REFERENCE_NAMES and _wav_folder(f)), None)
-        if found:
-            systems.append(_system("reference", "reference", _wav_folder(found)))
+    reference_folder = next((f for f in folders if f.name in REFERENCE_NAMES), None)
+    if reference is not None and not wav_ids(reference):
+        raise UserInputError(f"--reference {reference} holds no .wav files")
+    if reference is None and reference_folder is not None:
+        reference = _wav_folder(reference_folder)
+    if reference is not None:  # the recordings' metrics are EXP/reference/eval*/metrics.json
+        evaluated = sorted(reference_folder.glob("eval*/metrics.json")) if reference_folder else []
+        systems.append(_system("reference", "reference", reference, next(iter(evaluated), None)))
     for folder in folders:
         if folder.name in COPY_SYNTHESIS_NAMES and (wav_dir := _wav_folder(folder)):
             systems.append(_system("copy synthesis (vocoder on reference mels)",
