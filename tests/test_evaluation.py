@@ -17,7 +17,14 @@ import soundfile as sf
 from tts_ebm.commands import evaluate as evaluate_command
 from tts_ebm.errors import UserInputError
 from tts_ebm.evaluation.evaluate import evaluate_folders, mean_ci95
-from tts_ebm.evaluation.metrics import MetricSettings, compare, mel_cepstral_distortion
+from tts_ebm.evaluation.metrics import (
+    MetricSettings,
+    compare,
+    fine_log_f0_rmse_cents,
+    gross_pitch_error_rate,
+    log_f0_rmse_cents,
+    mel_cepstral_distortion,
+)
 
 SR = 22050
 FAST = MetricSettings(f0_method="dio")  # folder tests check plumbing, not F0 quality
@@ -195,3 +202,46 @@ def test_cli_writes_json_and_markdown(
 def test_cli_whisper_needs_text_file() -> None:
     with pytest.raises(UserInputError, match="--text-file"):
         evaluate_command.run(_cli_args(whisper=True))
+
+
+# --- Robust F0 metrics: gross pitch error rate and fine log-F0 RMSE (issue 15 item 4) ---
+
+
+def test_gross_pitch_errors_on_planted_f0_tracks() -> None:
+    ref = np.full(100, 200.0)
+    syn = ref.copy()
+    syn[10:20] *= 2.0  # octave up: gross
+    syn[30:35] /= 2.0  # octave down: gross as well (a "differs by 50 %" rule would miss it)
+    syn[50:60] *= 2 ** (100 / 1200)  # a semitone: fine
+    syn[60:62] *= 2 ** (599 / 1200)  # just under half an octave: fine
+    syn[90:] = 0.0  # unvoiced in the synthesis: in neither metric
+    ref[80:85] = 0.0  # unvoiced in the reference: in neither metric
+    path = (np.arange(100), np.arange(100))
+    voiced_both = 85
+    assert gross_pitch_error_rate(ref, syn, path) == pytest.approx(15 / voiced_both)
+    fine = math.sqrt((10 * 100**2 + 2 * 599**2) / (voiced_both - 15))
+    assert fine_log_f0_rmse_cents(ref, syn, path) == pytest.approx(fine)
+    whole = math.sqrt((15 * 1200**2 + 10 * 100**2 + 2 * 599**2) / voiced_both)
+    assert log_f0_rmse_cents(ref, syn, path) == pytest.approx(whole)
+    assert gross_pitch_error_rate(ref, syn, path, threshold_cents=1300.0) == 0.0
+    unvoiced = np.zeros(100)
+    assert gross_pitch_error_rate(ref, unvoiced, path) is None
+    assert fine_log_f0_rmse_cents(ref, unvoiced, path) is None
+
+
+def _harmonic_track(f0_hz: np.ndarray) -> np.ndarray:
+    """Seven harmonics (1/k amplitudes) following a per-sample F0, phase-continuous."""
+    phase = 2 * np.pi * np.cumsum(f0_hz) / SR
+    wav = sum(np.sin(k * phase) / k for k in range(1, 8))
+    return 0.3 * wav / np.abs(wav).max()
+
+
+def test_planted_octave_jump_is_a_gross_error_not_a_fine_one() -> None:
+    f0 = np.full(2 * SR, 150.0)
+    jumped = f0.copy()
+    jumped[SR // 2 : SR] *= 2.0  # an octave up on a quarter of the frames
+    metrics = compare(_harmonic_track(f0), _harmonic_track(jumped))  # default: harvest
+    # measured 0.240 (harvest takes a frame or two to follow each jump), fine 13.7 cents
+    assert metrics["gross_pitch_error_rate"] == pytest.approx(0.25, abs=0.03)
+    assert metrics["fine_log_f0_rmse_cents"] < 30.0
+    assert metrics["log_f0_rmse_cents"] > 500.0  # 1200 * sqrt(0.25) = 600: the jumps dominate it

@@ -72,13 +72,13 @@ def run(args: argparse.Namespace) -> int:
     if args.workers is not None and args.workers < 1:
         raise UserInputError(f"--workers must be at least 1, got {args.workers}")
     settings = MetricSettings(f0_method=args.f0_method, include_c0=args.include_c0)
-    wer = args.text_file is not None and not args.no_wer
-    texts = neural.read_texts(args.text_file) if wer else None
+    texts = neural.read_texts(args.text_file) if args.text_file is not None else None
     with warnings.catch_warnings(record=True) as caught:  # printed plainly, without source lines
         warnings.simplefilter("always")
         result = evaluate_folders(
             args.reference, args.synthesized, settings, workers=args.workers,
-            progress=not args.no_progress, texts=texts, dnsmos=not args.no_dnsmos,
+            progress=not args.no_progress, texts=None if args.no_wer else texts,
+            dnsmos=not args.no_dnsmos,
         )
         if args.reference_mels is not None:
             _add_mel_metrics(result, args.reference_mels, args.synthesized_mels, args.synthesized)
@@ -87,7 +87,6 @@ def run(args: argparse.Namespace) -> int:
     if args.whisper or args.utmos:
         wavs = {i: p for i, p in list_wavs(args.synthesized).items() if i in result["utterances"]}
         if args.whisper:
-            texts = neural.read_texts(args.text_file)
             result["whisper_wer"] = neural.whisper_wer(wavs, texts, args.whisper_model)
         if args.utmos:
             result["utmos"] = neural.utmos(wavs)
