@@ -1,16 +1,17 @@
-"""An offline corpus: short LJSpeech sentences spoken by espeak-ng, in the LJSpeech layout.
+"""An offline corpus: short LJSpeech sentences spoken by a local voice, in the LJSpeech layout.
 
 It lets the whole recipe (features, training, synthesis, evaluation) run end to end without a
-2.6 GB download. The voice is robotic, but it is consistent, which is what a smoke test needs.
+2.6 GB download. The default voice, festival's HTS slt, is trained on a real female speaker, so
+spectra, F0 and formant movements look like recorded speech; espeak-ng is a robotic alternative.
+This module chooses the sentences and writes the corpus; data_prep.voices only speaks.
 """
 
 from __future__ import annotations
 
+import os
 import random
-import shutil
-import subprocess
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -20,22 +21,27 @@ from tqdm import tqdm
 from data_prep.audio import load_audio
 from data_prep.features import SAMPLE_RATE
 from data_prep.ljspeech import ManifestReport, write_manifests
-from data_prep.manifests import SPLITS, corpus_sentences, standard_split
+from data_prep.manifests import SPLITS, atomic_write_text, corpus_sentences, standard_split
+from data_prep.voices import DEFAULT_VOICE, get_voice
 from tts_ebm.errors import UserInputError
-from tts_ebm.io import atomic_path, atomic_write_text
 
-MIN_CHARS = 20  # about 1 s of espeak-ng speech
+MIN_CHARS = 20  # about 1 s of speech
 MAX_CHARS = 70  # about 4 s
+VOICE_FILE = "voice.txt"  # which voice spoke OUT/wavs, so a rerun never mixes two voices
+LEGACY_VOICE = "espeak"  # corpora written before VOICE_FILE existed were all espeak-ng
 
 
-def choose_ids(n: dict[str, int], seed: int) -> dict[str, list[str]]:
-    """n[split] ids of short sentences drawn from that split of the standard LJSpeech split."""
+def choose_ids(n: dict[str, int], seed: int, max_chars: int = MAX_CHARS) -> dict[str, list[str]]:
+    """n[split] ids of MIN_CHARS..max_chars sentences from that split of the standard split."""
     texts = corpus_sentences()
     chosen = {}
     for split, ids in standard_split().items():
-        short = [i for i in ids if MIN_CHARS <= len(texts[i]) <= MAX_CHARS]
+        short = [i for i in ids if MIN_CHARS <= len(texts[i]) <= max_chars]
         if n[split] > len(short):
-            raise UserInputError(f"--n-{split} {n[split]} exceeds the {len(short)} short sentences")
+            raise UserInputError(
+                f"--n-{split} {n[split]} exceeds the {len(short)} {split} sentences of "
+                f"{MIN_CHARS}..{max_chars} characters; raise --max-chars"
+            )
         chosen[split] = sorted(random.Random(f"{seed}-{split}").sample(short, n[split]))
     return chosen
 
@@ -53,23 +59,32 @@ def _is_valid_wav(path: Path) -> bool:
     )
 
 
-def speak(text: str, path: Path) -> None:
-    """Speak text with espeak-ng into a 22 050 Hz 16-bit mono wav at path (written atomically)."""
-    with tempfile.TemporaryDirectory() as tmp:
-        raw = Path(tmp) / "espeak.wav"
-        result = subprocess.run(
-            ["espeak-ng", "-v", "en-us", "-w", str(raw), "--stdin"],
-            input=text,
-            text=True,
-            capture_output=True,
-            check=False,
+def _claim_voice(out: Path, voice: str) -> None:
+    """Record voice in OUT, or refuse when OUT already holds another voice's wavs."""
+    marker = out / VOICE_FILE
+    if marker.is_file():
+        previous = marker.read_text().strip()
+    elif any((out / "wavs").glob("*.wav")):
+        previous = LEGACY_VOICE
+    else:
+        previous = voice
+    if previous != voice:
+        raise UserInputError(
+            f"{out} was spoken by voice {previous!r}, not {voice!r}; use another --out "
+            f"(or delete {out}) rather than mixing voices"
         )
-        if result.returncode != 0 or not raw.is_file():
-            raise RuntimeError(f"espeak-ng failed on {text!r}: {result.stderr.strip()}")
+    atomic_write_text(marker, voice + "\n")
+
+
+def write_corpus_wav(raw: Path, path: Path) -> None:
+    """raw (any rate) as a 22 050 Hz PCM-16 mono wav at path, peak at most 0.95, written atomically."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # load_audio warns when it resamples, as it must here
         wav = load_audio(raw, SAMPLE_RATE)
     peak = np.abs(wav).max()
-    with atomic_path(path) as tmp_path:
-        sf.write(tmp_path, wav / max(peak / 0.95, 1.0), SAMPLE_RATE, subtype="PCM_16", format="WAV")
+    tmp_path = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    sf.write(tmp_path, wav / max(peak / 0.95, 1.0), SAMPLE_RATE, subtype="PCM_16", format="WAV")
+    os.replace(tmp_path, path)
 
 
 def build_mini_corpus(
@@ -79,24 +94,27 @@ def build_mini_corpus(
     n_test: int = 12,
     seed: int = 0,
     workers: int = 2,
+    voice: str = DEFAULT_VOICE,
+    max_chars: int = MAX_CHARS,
 ) -> ManifestReport:
-    """Write OUT/metadata.csv, OUT/wavs/*.wav and OUT/manifests/{train,val,test}.tsv.
+    """Write OUT/metadata.csv, OUT/wavs/*.wav, OUT/voice.txt and OUT/manifests/{train,val,test}.tsv.
 
     Reruns skip wavs that are already valid, so an interrupted build just continues.
     """
-    if shutil.which("espeak-ng") is None:
-        raise UserInputError(
-            "espeak-ng not found on PATH; install it with `apt-get install espeak-ng`"
-        )
+    speaker = get_voice(voice)
+    speaker.require()
     out = Path(out)
+    chosen = choose_ids(dict(zip(SPLITS, (n_train, n_val, n_test))), seed, max_chars)
     (out / "wavs").mkdir(parents=True, exist_ok=True)
-    chosen = choose_ids(dict(zip(SPLITS, (n_train, n_val, n_test))), seed)
+    _claim_voice(out, voice)
     texts = corpus_sentences()
     ids = [utt for split in SPLITS for utt in chosen[split]]
     todo = [utt for utt in ids if not _is_valid_wav(out / "wavs" / f"{utt}.wav")]
-    with ThreadPoolExecutor(max(1, workers)) as pool:
-        jobs = pool.map(lambda utt: speak(texts[utt], out / "wavs" / f"{utt}.wav"), todo)
-        for _ in tqdm(jobs, total=len(todo), desc="espeak-ng", unit="utt"):
-            pass
+    with tempfile.TemporaryDirectory(prefix="tts-ebm-voice-") as tmp:
+        jobs = [(texts[utt], Path(tmp) / f"{utt}.wav") for utt in todo]
+        spoken = speaker.speak_many(jobs, workers)
+        for raw in tqdm(spoken, total=len(jobs), desc=voice, unit="utt"):
+            write_corpus_wav(raw, out / "wavs" / raw.name)
+            raw.unlink()
     atomic_write_text(out / "metadata.csv", "".join(f"{u}|{texts[u]}|{texts[u]}\n" for u in ids))
     return write_manifests(out, out / "manifests", chosen)

@@ -1,7 +1,7 @@
 """Prepare a corpus: get LJSpeech or build the offline mini corpus, write manifests, extract features.
 
   tts-ebm prepare ljspeech --root data/LJSpeech [--download] [--manifest-dir data/manifests]
-  tts-ebm prepare mini --out data/mini [--n-train 240 --n-val 12 --n-test 12 --seed 0]
+  tts-ebm prepare mini --out data/mini [--voice hts-slt|espeak --n-train 240 --n-val 12 --n-test 12]
   tts-ebm prepare features --manifest-dir data/manifests --out dump [--workers 2]
 
 Every step is idempotent: rerunning skips what is already done and resumes what was interrupted.
@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+
+from data_prep.voices import DEFAULT_VOICE, VOICES
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -42,15 +44,34 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     mini = sub.add_parser(
         "mini",
-        help="offline corpus of short LJSpeech sentences spoken by espeak-ng",
-        description="Speak short LJSpeech sentences with espeak-ng into OUT/wavs, write "
-        "OUT/metadata.csv in the LJSpeech layout and manifests to OUT/manifests. Needs espeak-ng.",
+        help="offline corpus of short LJSpeech sentences spoken by a local voice",
+        description="Speak short LJSpeech sentences (ids from the standard split) with a local "
+        "voice into OUT/wavs as 22 050 Hz 16-bit mono, write OUT/metadata.csv in the LJSpeech "
+        "layout and manifests to OUT/manifests. hts-slt needs `apt-get install festival "
+        "festvox-us-slt-hts`, espeak needs espeak-ng. A rerun keeps finished wavs.",
     )
     mini.add_argument("--out", type=Path, required=True, help="corpus folder to create or complete")
+    mini.add_argument(
+        "--voice",
+        choices=list(VOICES),
+        default=DEFAULT_VOICE,
+        help=f"{'; '.join(f'{name}: {v.description}' for name, v in VOICES.items())} "
+        f"(default: {DEFAULT_VOICE})",
+    )
     mini.add_argument("--n-train", type=int, default=240, help="train utterances (default: 240)")
     mini.add_argument("--n-val", type=int, default=12, help="validation utterances (default: 12)")
     mini.add_argument("--n-test", type=int, default=12, help="test utterances (default: 12)")
     mini.add_argument("--seed", type=int, default=0, help="sentence selection seed (default: 0)")
+    mini.add_argument(
+        "--max-chars",
+        type=int,
+        default=70,
+        help="longest sentence to choose, in characters, from 20 up (default: 70, about 4 s of "
+        "speech: 2608 train, 20 val, 107 test sentences; 100: 5975/50/230; 150: 11799/97/469)",
+    )
+    mini.add_argument(
+        "--workers", type=int, default=2, help="voice processes speaking at once (default: 2)"
+    )
 
     feats = sub.add_parser(
         "features",
@@ -78,7 +99,16 @@ def run(args: argparse.Namespace) -> int:
     elif args.corpus == "mini":
         from data_prep.mini import build_mini_corpus
 
-        report = build_mini_corpus(args.out, args.n_train, args.n_val, args.n_test, args.seed)
+        report = build_mini_corpus(
+            args.out,
+            args.n_train,
+            args.n_val,
+            args.n_test,
+            args.seed,
+            workers=args.workers,
+            voice=args.voice,
+            max_chars=args.max_chars,
+        )
         print(f"{report} -> {args.out / 'manifests'}")
     else:
         from data_prep.extract import prepare_features
