@@ -28,6 +28,7 @@ conf_dir=conf          # one training config per criterion: <conf_dir>/<criterio
 
 # Stage 1: data
 download=false         # ljspeech: download LJSpeech-1.1 when it is not under data_dir
+voice=hts-slt          # mini corpus voice: hts-slt (festival, CMU ARCTIC slt) | espeak
 n_train=240            # mini corpus sizes
 n_val=12
 n_test=12
@@ -48,7 +49,7 @@ listening_format=webmushra-mushra
 help_message=$(cat <<EOF
 Usage: $0 [options]   (options --name value, also --name=value; dashes or underscores)
 Stages:
-  1 data        prepare the corpus and its manifests (mini: espeak-ng; ljspeech: LJSpeech-1.1)
+  1 data        prepare the corpus and its manifests (mini: --voice; ljspeech: LJSpeech-1.1)
   2 features    tts-ebm prepare features; test-set text file and reference wav folder
   3 train       one tts-ebm train run per criterion (resumes from last.ckpt)
   4 synthesize  test set for every criterion and K in --inference_steps (wavs and mels), and
@@ -63,7 +64,7 @@ Stages:
 Options (default):
   --stage ($stage) --stop_stage ($stop_stage) --corpus ($corpus) --nj ($nj) --python ($python)
   --data_dir ($data_dir) --dump_dir ($dump_dir) --exp_dir ($exp_dir) --conf_dir ($conf_dir)
-  --download ($download) --n_train ($n_train) --n_val ($n_val) --n_test ($n_test)
+  --download ($download) --voice ($voice) --n_train ($n_train) --n_val ($n_val) --n_test ($n_test)
   --criteria ("$criteria") --train_args ("$train_args") --train_jobs ($train_jobs)
   --inference_steps ("$inference_steps") --main_steps ($main_steps) --vocoder ("$vocoder")
   --inference_args ("$inference_args") --eval_args ("$eval_args")
@@ -84,7 +85,7 @@ while [ $# -gt 0 ]; do
     esac
     name="${name#--}"; name="${name//-/_}"
     case "$name" in
-        stage|stop_stage|corpus|nj|python|data_dir|dump_dir|exp_dir|conf_dir|download|\
+        stage|stop_stage|corpus|nj|python|data_dir|dump_dir|exp_dir|conf_dir|download|voice|\
         n_train|n_val|n_test|criteria|train_args|train_jobs|inference_steps|main_steps|vocoder|\
         inference_args|eval_args|listening_format)
             printf -v "$name" '%s' "$value" ;;
@@ -137,8 +138,8 @@ run_unit() {
 
 prepare_data() {
     if [ "$corpus" = mini ]; then
-        tts-ebm prepare mini --out "$corpus_dir" --n-train "$n_train" --n-val "$n_val" \
-            --n-test "$n_test"
+        tts-ebm prepare mini --out "$corpus_dir" --voice "$voice" --n-train "$n_train" \
+            --n-val "$n_val" --n-test "$n_test" --workers "$nj"
     else
         local download_flag=()
         [ "$download" = true ] && download_flag=(--download)
