@@ -114,6 +114,32 @@ def test_mcd_units_gain_and_dtw() -> None:
     assert mm.compare_mels(mel, stretched)["mel_frames_ratio"] == 2.0
 
 
+def test_roughness_is_temporal_and_gv_per_bin() -> None:
+    rng = np.random.default_rng(4)
+    static = np.repeat(rng.normal(-5.0, 3.0, (N_MELS, 1)), 50, axis=1)  # rough across bins only
+    assert mm.roughness(static) == 0.0
+    alternating = np.tile([[0.0, 2.0]], (N_MELS, 25))
+    assert mm.roughness(alternating) == pytest.approx(4.0)
+    alternating[40:] *= 2.0  # bins of different variance (1 and 4)
+    louder = alternating.copy()
+    louder[:40] *= 3.0  # variance x9 in half the bins: the per-bin ratios average to 5
+    assert mm.global_variance_ratio(alternating, louder) == pytest.approx(5.0)  # not 520 / 200
+
+
+def test_mel_fd_projects_on_the_leading_components() -> None:
+    """One high-variance bin; the generated set halves its spread. On the leading component the
+    Fréchet distance is (sigma_ref - sigma_gen)^2 = (10 - 5)^2; elsewhere it would be ~0."""
+    rng = np.random.default_rng(5)
+    reference = [rng.normal(0.0, 1e-3, (N_MELS, 2000)) for _ in range(2)]
+    for mel in reference:
+        mel[0] = rng.normal(0.0, 10.0, mel.shape[1])
+    generated = [m.copy() for m in reference]
+    for mel in generated:
+        mel[0] *= 0.5
+    settings = mm.MelMetricSettings(patch_frames=1, fd_dims=1, n_bootstrap=0)
+    assert mm.mel_frechet_distance(reference, generated, settings)["mean"] == pytest.approx(25.0, rel=0.1)
+
+
 def test_mel_fd_interval_and_projection(corpus: dict) -> None:
     reference = corpus["reference"]
     rng = np.random.default_rng(3)
