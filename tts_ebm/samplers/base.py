@@ -12,6 +12,7 @@ only say how much noise each step adds (or fix the time grid).
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -29,14 +30,20 @@ class Trace:
     """What happened during sampling, per utterance.
 
     energies: (steps_taken + 1, B) energy before each step and after the last one (NaN for a
-        field without an energy);
+        field without an energy). The last row costs one more forward pass, which synthesis
+        does not need: it is evaluated on first access (`final_energy`), by reranking or logs;
     grad_norms: (steps_taken, B) RMS of grad E per valid element at each step taken;
     steps_taken: loop iterations run (< steps when every utterance met ``tol``).
     """
 
-    energies: Tensor
+    step_energies: Tensor
     grad_norms: Tensor
     steps_taken: int
+    final_energy: Callable[[], Tensor] = dataclasses.field(repr=False, compare=False)
+
+    @functools.cached_property
+    def energies(self) -> Tensor:
+        return torch.cat([self.step_energies, self.final_energy()[None]])
 
 
 def n_valid_elements(mask: Tensor, dim: int) -> Tensor:
@@ -132,14 +139,12 @@ class Sampler:
                 noise = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
                 update = update + (2.0 * eta) ** 0.5 * lam * noise * mask
             x = x + update * active.view(-1, 1, 1).to(x.dtype)
-        with torch.no_grad():
-            energies.append(field(x, mu, mask).detach() if field.has_energy
-                            else x.new_full((x.shape[0],), float("nan")))
         empty = x.new_zeros(0, x.shape[0])
         trace = Trace(
-            energies=torch.stack(energies),
+            step_energies=torch.stack(energies) if energies else empty,
             grad_norms=torch.stack(grad_norms) if grad_norms else empty,
             steps_taken=len(grad_norms),
+            final_energy=functools.partial(_energy_or_nan, field, x, mu, mask),
         )
         return x, trace
 
@@ -166,6 +171,16 @@ class Sampler:
         per_frame = trace.energies[-1].view(n, batch) / frames
         best = per_frame.argmin(dim=0)
         pick = best * batch + torch.arange(batch, device=mu.device)
-        return x[pick], dataclasses.replace(
-            trace, energies=trace.energies[:, pick], grad_norms=trace.grad_norms[:, pick]
+        final = trace.energies[-1][pick]
+        return x[pick], Trace(
+            step_energies=trace.step_energies[:, pick], grad_norms=trace.grad_norms[:, pick],
+            steps_taken=trace.steps_taken, final_energy=lambda: final,
         )
+
+
+def _energy_or_nan(field: fields.Field, x: Tensor, mu: Tensor, mask: Tensor) -> Tensor:
+    """E(x) (B,) without a graph; NaN for a field without an energy."""
+    if not field.has_energy:
+        return x.new_full((x.shape[0],), float("nan"))
+    with torch.no_grad():
+        return field(x, mu, mask).detach()
