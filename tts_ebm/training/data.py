@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -252,9 +253,13 @@ class DumpDataModule(L.LightningDataModule):
         return self._loader(dataset, self._stream)
 
     def val_dataloader(self) -> DataLoader:
+        """This rank's share of the val split: every world_size-th utterance, padded by wrapping
+        around (as DistributedSampler does) so that every rank validates at least one batch."""
         dataset = self._dataset("val")
         size = self.config.batch_size
-        order = list(range(len(dataset)))
+        rank, world = (self.trainer.global_rank, self.trainer.world_size) if self.trainer else (0, 1)
+        n = len(dataset)
+        order = [(rank + i * world) % n for i in range(math.ceil(n / world))]
         return self._loader(dataset, [order[i : i + size] for i in range(0, len(order), size)])
 
     def state_dict(self) -> dict[str, Any]:

@@ -169,7 +169,9 @@ class EBMTrainingModule(L.LightningModule):
                 batch["mel_lengths"],
                 self.criterion,
             )
-            self.log_dict({f"val/{k}": v for k, v in logs.items()}, batch_size=size)
+            # sync_dist: every rank validates its own shard; the logged value is their mean
+            self.log_dict({f"val/{k}": v for k, v in logs.items()}, batch_size=size,
+                          sync_dist=True)
             if model.field.has_energy:
                 self._log_energies(model, batch, generator)
             if batch_idx == 0 and self.trainer.is_global_zero and self.config.data.val_synth:
@@ -189,9 +191,9 @@ class EBMTrainingModule(L.LightningModule):
         _, trace = self.sampler.sample(model.energy, mu, mask, generator=generator)
         sample = trace.energies[-1] / frames
         size = len(batch["ids"])
-        self.log("val/energy_data", data.mean(), batch_size=size)
-        self.log("val/energy_sample", sample.mean(), batch_size=size)
-        self.log("val/energy_gap", (sample - data).mean(), batch_size=size)
+        self.log("val/energy_data", data.mean(), batch_size=size, sync_dist=True)
+        self.log("val/energy_sample", sample.mean(), batch_size=size, sync_dist=True)
+        self.log("val/energy_gap", (sample - data).mean(), batch_size=size, sync_dist=True)
 
     def _log_synthesis(
         self, model: AcousticModel, batch: dict[str, Any], generator: torch.Generator
