@@ -1,11 +1,16 @@
-"""Sampler early stop: an utterance that met the tolerance is frozen where it was."""
+"""Samplers: early stop freezes the utterances that met the tolerance; candidates, start noise and\nnoise ladders by hand (cases found by mutation testing, docs/mutation.md)."""
 
 from __future__ import annotations
+
+import math
+import re
 
 import pytest
 import torch
 
 from tts_ebm import samplers
+from tts_ebm.errors import UserInputError
+from tts_ebm.fields.base import Field, FieldValue
 
 S2 = 0.5  # curvature 1/S2 of the quadratic: grad = (x - mu - 1) / S2
 
@@ -45,3 +50,46 @@ def test_frozen_utterances_get_no_noise_either():
     assert trace.steps_taken == 5
     assert torch.equal(x[0], x0[0])  # at its minimum from the start: never moves
     assert not torch.allclose(x[1], x0[1])
+
+
+class PullToMu(Field):
+    """A velocity field without an energy: g = x - mu."""
+
+    def evaluate(self, x, mu, mask, t=None, *, differentiable=False) -> FieldValue:
+        return FieldValue(vector=(x - mu) * mask, energy=x.new_full((x.shape[0],), math.nan))
+
+
+def test_candidates_need_an_energy():
+    mu, mask = torch.zeros(2, 3, 4), torch.ones(2, 1, 4)
+    with pytest.raises(UserInputError, match=re.escape(
+            "n_candidates > 1 reranks candidates by energy; this model's field has no energy "
+            "(use n_candidates 1)")):
+        samplers.build("gd", n_candidates=2).sample(PullToMu(), mu, mask)
+    x, _ = samplers.build("gd", steps=1, step_size=1.0).sample(PullToMu(), mu, mask)
+    assert torch.allclose(x, mu)  # one full step of x - mu lands on mu
+
+
+def test_two_candidates_give_one_output_per_utterance():
+    mu, mask = torch.zeros(3, 2, 4), torch.ones(3, 1, 4)
+    x, trace = samplers.build("gd", steps=0, n_candidates=2).sample(
+        quadratic, mu, mask, torch.Generator().manual_seed(0))
+    assert x.shape == (3, 2, 4) and trace.energies.shape == (1, 3)
+
+
+def test_start_noise_is_drawn_in_the_dtype_of_mu():
+    mu, mask = torch.zeros(2, 3, 4, dtype=torch.float64), torch.ones(2, 1, 4, dtype=torch.float64)
+    x, _ = samplers.build("gd", steps=0, temperature=0.5).sample(
+        quadratic, mu, mask, torch.Generator().manual_seed(3))
+    eps = torch.randn(2, 3, 4, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+    assert x.dtype == torch.float64 and torch.equal(x, 0.5 * eps)
+
+
+@pytest.mark.parametrize(("options", "expected"), [
+    ({"steps": 3, "noise_max": 2.0, "noise_min": 0.02}, [2.0, 0.2, 0.02]),
+    ({"steps": 2, "noise_max": 1.0, "noise_min": 0.1}, [1.0, 0.1]),
+    ({"steps": 1, "noise_max": 0.7, "noise_min": 0.1}, [0.7]),
+    ({"steps": 0}, []),
+    ({"steps": 3, "noise_max": 0.5, "noise_min": 0.5}, [0.5, 0.5, 0.5]),
+])
+def test_annealed_noise_ladder_by_hand(options, expected):
+    assert samplers.build("annealed", **options).noise_scales() == pytest.approx(expected)
