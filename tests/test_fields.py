@@ -139,10 +139,10 @@ def test_euler_step_sizes_are_its_time_grid_and_reranking_needs_an_energy():
 # --- the velocity field and the model ---------------------------------------------------------
 
 def test_registries_list_the_new_pieces():
-    assert fields.names() == ["energy", "velocity"]
+    assert fields.names() == ["energy", "timed_energy", "velocity"]
     assert "fm" in criteria.names() and "euler" in samplers.names()
     assert not criteria.build("fm").needs_energy and criteria.build("dsm").needs_energy
-    with pytest.raises(UserInputError, match="energy, velocity"):
+    with pytest.raises(UserInputError, match="energy, timed_energy, velocity"):
         AcousticModel(ModelConfig.tiny(field="flow"), 40)
 
 
@@ -163,6 +163,22 @@ def test_velocity_field_is_time_conditional_masked_and_has_no_energy():
                           atol=1e-6)
     with pytest.raises(UserInputError, match="no energy"):
         field(x, mu, mask)
+
+
+def test_timed_energy_field_is_the_gradient_of_a_time_conditioned_energy():
+    torch.manual_seed(0)
+    field = fields.build("timed_energy", ModelConfig.tiny(n_mels=4))
+    nn.init.normal_(field.network.out.weight, std=0.1)
+    x, mu, mask = torch.randn(2, 4, 6), torch.randn(2, 4, 6), torch.ones(2, 1, 6)
+    t = torch.tensor([0.3, 0.7])
+    value = field.evaluate(x, mu, mask, t)
+    leaf = x.clone().requires_grad_(True)
+    (grad,) = torch.autograd.grad(field.network(leaf, mu, mask, t).sum(), leaf)
+    assert torch.allclose(value.vector, grad) and field.has_energy
+    assert not torch.allclose(value.vector, field.evaluate(x, mu, mask, 1 - t).vector)
+    assert torch.allclose(field(x, mu, mask), field.evaluate(x, mu, mask, t * 0).energy)
+    _, trace = samplers.build("euler", steps=3, n_candidates=2).sample(field, mu, mask)
+    assert torch.isfinite(trace.energies).all()
 
 
 def test_a_tiny_velocity_model_learns_with_fm():

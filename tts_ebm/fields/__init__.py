@@ -1,8 +1,9 @@
 """Fields by name: `build(name, config)`, `names()`, and `as_field` for plain energy functions.
 
 A field is what samplers and criteria see of the acoustic model (see `fields/base.py`):
-`energy` (g = grad_x E, the energy-based model) or `velocity` (g = v(x, mu, t), the
-flow-matching peer). The model config chooses one with `model.field`.
+`energy` (g = grad_x E, the energy-based model), `velocity` (g = v(x, mu, t), the
+flow-matching peer) or `timed_energy` (g = grad_x E(x, mu, t), between the two). The model
+config chooses one with `model.field`.
 Adding a field: one module with a `Field` subclass that has `from_config`, one line below.
 """
 
@@ -15,15 +16,18 @@ from torch import Tensor
 from tts_ebm.errors import UserInputError
 from tts_ebm.fields.base import Field, FieldValue
 from tts_ebm.fields.energy import EnergyField
+from tts_ebm.fields.timed_energy import TimedEnergyField
 from tts_ebm.fields.velocity import VelocityField
 from tts_ebm.model.config import ModelConfig
 
 _REGISTRY: dict[str, type[EnergyField | VelocityField]] = {
     "energy": EnergyField,
+    "timed_energy": TimedEnergyField,
     "velocity": VelocityField,
 }
 
-__all__ = ["EnergyField", "Field", "FieldValue", "VelocityField", "as_field", "build", "names"]
+__all__ = ["EnergyField", "Field", "FieldValue", "TimedEnergyField", "VelocityField", "as_field",
+           "build", "names"]
 
 
 def names() -> list[str]:

@@ -30,6 +30,10 @@ class EnergyField(Field):
     def forward(self, x: Tensor, mu: Tensor, mask: Tensor) -> Tensor:
         return self.network(x, mu, mask)
 
+    def energy_at(self, x: Tensor, mu: Tensor, mask: Tensor, t: Tensor | None) -> Tensor:
+        """E at path time t; this energy is time-free and ignores t."""
+        return self.network(x, mu, mask)
+
     def evaluate(
         self, x: Tensor, mu: Tensor, mask: Tensor, t: Tensor | None = None, *,
         differentiable: bool = False,
@@ -37,7 +41,7 @@ class EnergyField(Field):
         """Gradient of E at a detached leaf copy of x (grad is enabled even under no_grad)."""
         with torch.enable_grad():
             leaf = x.detach().requires_grad_(True)
-            energy = self.network(leaf, mu, mask)
+            energy = self.energy_at(leaf, mu, mask, t)
             (grad,) = torch.autograd.grad(energy.sum(), leaf, create_graph=differentiable)
         if not differentiable:
             energy = energy.detach()

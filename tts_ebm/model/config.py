@@ -31,8 +31,9 @@ class ModelConfig:
     duration_channels: int = 256
     duration_kernel: int = 3
     duration_dropout: float = 0.1
-    # what the network over frames models (tts_ebm.fields): "energy" (g = grad_x E, time-free)
-    # or "velocity" (g = v(x, mu, t), the flow-matching peer); energy_* below size either
+    # what the network over frames models (tts_ebm.fields): "energy" (g = grad_x E, time-free),
+    # "velocity" (g = v(x, mu, t), the flow-matching peer) or "timed_energy" (g = grad_x
+    # E(x, mu, t)); energy_* below size each of them
     field: str = "energy"
     # energy network over frames (conv + transformer stack)
     energy_head: str = "quadratic"

@@ -1,9 +1,10 @@
 """The energy network E_theta(x, mu, mask) -> (B,), a sum over valid frames.
 
-Built on the shared `FrameNetwork` (tts_ebm/model/backbone.py). There is no time/noise-level
-input: the interface is E(x, mu, mask), and `tts_ebm.fields.EnergyField` turns it into the
-time-free field g = grad_x E that samplers and criteria use. Padded frames change neither E nor
-its gradient on valid frames.
+Built on the shared `FrameNetwork` (tts_ebm/model/backbone.py). The default energy has no
+time/noise-level input: E(x, mu, mask), turned by `tts_ebm.fields.EnergyField` into the
+time-free field g = grad_x E that samplers and criteria use. With `time_conditional` it is
+E(x, mu, mask, t) (the `timed_energy` field). Padded frames change neither E nor its gradient on
+valid frames.
 """
 
 from __future__ import annotations
@@ -23,22 +24,22 @@ class EnergyNetwork(FrameNetwork):
     scalar: E = sum_t mask_t h(x, mu)_t with one scalar per frame.
     """
 
-    def __init__(self, config: ModelConfig) -> None:
+    def __init__(self, config: ModelConfig, time_conditional: bool = False) -> None:
         quadratic = config.energy_head == "quadratic"
-        super().__init__(config, config.n_mels if quadratic else 1)
+        super().__init__(config, config.n_mels if quadratic else 1, time_conditional)
         self.head = config.energy_head
         if self.head == "quadratic":
             nn.init.zeros_(self.out.weight)
             nn.init.zeros_(self.out.bias)
 
-    def features(self, x: Tensor, mu: Tensor, mask: Tensor) -> Tensor:
+    def features(self, x: Tensor, mu: Tensor, mask: Tensor, t: Tensor | None = None) -> Tensor:
         """Per-frame output: f(x, mu) for `quadratic` (B, D, T), h(x, mu) for `scalar` (B, 1, T)."""
-        out = self.frames(x, mu, mask)
+        out = self.frames(x, mu, mask, t)
         return mu * mask + out if self.head == "quadratic" else out
 
-    def forward(self, x: Tensor, mu: Tensor, mask: Tensor) -> Tensor:
-        """x, mu (B, D, T); mask (B, 1, T) float 0/1 -> energies (B,)."""
-        out = self.features(x, mu, mask)
+    def forward(self, x: Tensor, mu: Tensor, mask: Tensor, t: Tensor | None = None) -> Tensor:
+        """x, mu (B, D, T); mask (B, 1, T) float 0/1; t (B,) if time-conditional -> (B,)."""
+        out = self.features(x, mu, mask, t)
         if self.head == "quadratic":
             return 0.5 * (((x - out) * mask) ** 2).sum((1, 2))
         return (out * mask).sum((1, 2))
