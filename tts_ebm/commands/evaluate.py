@@ -11,6 +11,9 @@ V/UV error rate and duration ratio (synthesised / reference); means with 95 % t-
 Offline judges of the synthesized files alone, at 16 kHz: DNSMOS P.835/P.808 (on unless
 --no-dnsmos) and, with --text-file, pocketsphinx WER (corpus WER in the summary; --no-wer).
 Without --reference only these judges run: that scores the reference recordings themselves.
+--reference-mels DUMP/mels adds metrics of the generated log-mels (`synthesize --save-mel`
+writes them beside the wavs) against the reference mels: mel_mcd_db, gv_ratio, roughness_ratio
+per utterance and the set-level mel_fd (tts_ebm/evaluation/mel_metrics.py).
 Writes the JSON to --out and a Markdown summary next to it (same name, .md).
 --whisper and --utmos download models at first use and need extra packages.
 """
