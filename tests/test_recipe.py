@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -133,6 +134,9 @@ def test_tiny_recipe_end_to_end(tmp_path: Path) -> None:
     rows = [line.split(" | ")[0] for line in results.split("## Main comparison")[1].splitlines()
             if line.startswith("| ") and not line.startswith("| system")]
     assert rows[:3] == ["| reference recordings", "| copy synthesis", "| delta"]
+    page = exp / "samples" / "index.html"  # stage 8: reference, copy synthesis, delta K=2
+    sources = re.findall(r'<audio controls preload="metadata" src="([^"]+)"', page.read_text())
+    assert len(sources) == 2 * 3 and all((page.parent / src).is_file() for src in sources)
     again = _recipe(tmp_path, *options, "--stop_stage", "5")
     assert again.returncode == 0
     # data, features, test set, train, 2 synth + copy synthesis, reference + copy + 2 evals
