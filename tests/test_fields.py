@@ -268,3 +268,25 @@ def test_cli_synthesize_with_an_fm_checkpoint(fm_checkpoint, tmp_path, monkeypat
     assert main(["synthesize", "--checkpoint", str(fm_checkpoint), "--steps", "4",
                  "--vocoder", "griffin-lim", "--text", "hello world.", "--out", str(out)]) == 0
     assert out.stat().st_size > 44
+
+
+@pytest.mark.parametrize("corpus", ["mini", "ljspeech"])
+def test_fm_configs_mirror_delta_at_equal_size(corpus):
+    """The peer differs from delta only in field, criterion and sampler; sizes within 10 %."""
+    from tts_ebm.text import SymbolTable
+    from tts_ebm.training.config import load_config
+
+    conf = Path(__file__).resolve().parents[1] / "egs" / corpus / "conf"
+    delta, fm = load_config(conf / "delta.yaml"), load_config(conf / "fm.yaml")
+    assert {k: v for k, v in fm.model.items() if k != "field"} == \
+        {k: v for k, v in delta.model.items() if k != "field"}
+    assert (fm.model["field"], fm.criterion.name, fm.sampler.name) == ("velocity", "fm", "euler")
+    tau = delta.criterion.options["temperature"]
+    assert fm.criterion.options["temperature"] == fm.sampler.options["temperature"] == tau
+    assert fm.criterion.options["sigma_min"] == 1e-4
+    assert (fm.data, fm.optim, fm.trainer, fm.ema) == (delta.data, delta.optim, delta.trainer,
+                                                       delta.ema)
+    n = len(SymbolTable.default())
+    sizes = [sum(p.numel() for p in AcousticModel(ModelConfig.from_dict(c.model), n).parameters())
+             for c in (delta, fm)]
+    assert abs(sizes[1] / sizes[0] - 1) < 0.10
