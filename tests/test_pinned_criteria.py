@@ -178,3 +178,27 @@ def test_nce_dir_source_checks_the_negatives():
     with pytest.raises(UserInputError, match=shape + re.escape("(3, 2, 3, 4)")):
         nce(quadratic, x, mu, mask, negatives=torch.zeros(3, 2, 3, 4))
     assert math.isfinite(nce(quadratic, x, mu, mask, negatives=torch.ones(2, 3, 3, 4))[0].item())
+
+
+def test_ssm_plain_norm_is_the_squared_projection_of_the_whole_gradient():
+    x, mu = torch.tensor([[[1.0, 2.0, 9.0]]]), torch.zeros(1, 1, 3)
+    mask = torch.tensor([[[1.0, 1.0, 0.0]]])
+    ssm = criteria.build("ssm", variant="plain", projection="rademacher", n_projections=1)
+    for seed in range(4):
+        torch.manual_seed(seed)
+        _, logs = ssm(quadratic, x, mu, mask)
+        # g = (1, 2) on the valid frames: (g.v)^2 is 9 or 1, halved, per valid element
+        assert logs["ssm_norm"].item() in (pytest.approx(9 / 4), pytest.approx(1 / 4))
+
+
+def test_nce_model_source_runs_the_configured_short_chain():
+    """One gd step of 0.5 from mu (temperature 0) on E = 1/2 |x - mu - 1|^2 lands at mu + 0.5."""
+    def shifted(x, mu, mask):
+        return (0.5 * (x - mu - 1.0) ** 2 * mask).sum(dim=(1, 2))
+
+    nce = criteria.build("nce", sources={"model": 1}, model_steps=1, model_step_size=0.5,
+                         temperature=0.0)
+    mu, mask = torch.randn(2, 3, 4), torch.ones(2, 1, 4)
+    negatives = nce.make_negatives(shifted, torch.zeros(2, 3, 4), mu, mask, None)
+    assert negatives.shape == (2, 1, 3, 4)
+    torch.testing.assert_close(negatives[:, 0], mu + 0.5)
