@@ -146,7 +146,7 @@ def build_samples_page(
                 "audio": f"audio/{system.slug}/{utt_id}.wav" if has_audio else None,
                 "image": f"mels/{system.slug}/{utt_id}.png"
                 if (system.slug, utt_id) in mels else None,
-                "image_error": "unreadable audio",
+                "image_error": "no image: silent or unreadable audio",
                 "metrics": {key: fmt(values[key]) for key, _, fmt in shown if key in values},
             })
         utterances.append({"id": utt_id, "text": text_of.get(utt_id, ""), "rows": rows})
