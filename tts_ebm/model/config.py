@@ -90,6 +90,37 @@ class ModelConfig:
         return cls.from_dict(base)
 
     @classmethod
+    def small(cls, **overrides: Any) -> ModelConfig:
+        """~2.5 M parameters: the CPU demo's model, intelligible after minutes on one core.
+
+        Sized on the festival-slt corpus (issue 11's sweep in README): the text encoder's width
+        and depth decide the WER of mu, so it gets most of the budget; the energy network adds
+        spectral texture (DNSMOS) and costs a double backward per step, so it stays narrow.
+        """
+        base: dict[str, Any] = {
+            "encoder_channels": 128, "encoder_filter_channels": 512, "encoder_heads": 2,
+            "encoder_layers": 4, "encoder_prenet_layers": 2, "encoder_dropout": 0.0,
+            "duration_channels": 128, "duration_dropout": 0.0,
+            "energy_channels": 64, "energy_filter_channels": 256, "energy_heads": 2,
+            "energy_depth": 2, "segment_frames": 64,
+        }
+        base.update(overrides)
+        return cls.from_dict(base)
+
+    @classmethod
+    def base(cls, **overrides: Any) -> ModelConfig:
+        """~5 M parameters: the CPU benchmark recipe's model (about an hour of training)."""
+        base: dict[str, Any] = {
+            "encoder_channels": 192, "encoder_filter_channels": 768, "encoder_heads": 2,
+            "encoder_layers": 4, "encoder_prenet_layers": 3, "encoder_dropout": 0.05,
+            "duration_channels": 192, "duration_dropout": 0.05,
+            "energy_channels": 96, "energy_filter_channels": 384, "energy_heads": 2,
+            "energy_depth": 2, "segment_frames": 96,
+        }
+        base.update(overrides)
+        return cls.from_dict(base)
+
+    @classmethod
     def ljspeech(cls, **overrides: Any) -> ModelConfig:
         """The LJSpeech model (~15 M parameters, the size of Grad-TTS / Matcha-TTS)."""
         return cls.from_dict(dict(overrides))

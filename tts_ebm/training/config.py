@@ -98,7 +98,7 @@ class ExperimentConfig:
         return config
 
 
-MODEL_PRESETS = ("tiny", "ljspeech")
+MODEL_PRESETS = ("tiny", "small", "base", "ljspeech")
 
 
 def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> ExperimentConfig:
@@ -186,7 +186,7 @@ def _check_type(value: Any, kind: Any, name: str) -> Any:
 
 
 def _resolve_model(model: dict[str, Any]) -> dict[str, Any]:
-    """Expand an optional `preset` (tiny | ljspeech) into every ModelConfig field."""
+    """Expand an optional `preset` (tiny | small | base | ljspeech) into every ModelConfig field."""
     from tts_ebm.model import ModelConfig
 
     model = dict(model)
