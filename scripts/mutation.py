@@ -10,6 +10,7 @@ only what changed). Survivors named in [tool.tts-ebm.mutation.equivalent] count 
 
     python scripts/mutation.py                 # every group
     python scripts/mutation.py criteria samplers --jobs 1
+    python scripts/mutation.py criteria --mutants 'tts_ebm.criteria.nce.*'   # re-test some
     cd build/mutation/criteria && mutmut show NAME   # the diff of one mutant
 """
 
@@ -87,12 +88,17 @@ def main() -> int:
                         help=f"groups to run (default: all of {', '.join(groups)})")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                         help="mutants tested in parallel (default: one per CPU core)")
+    parser.add_argument("--mutants", nargs="+", default=[], metavar="NAME",
+                        help="re-test only these mutants (names or globs, e.g. the survivors "
+                             "after a new test); with one group")
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "mutation",
                         help="work folders and summary.json (default: build/mutation)")
     args = parser.parse_args()
     unknown = sorted(set(args.groups) - set(groups))
     if unknown:
         parser.error(f"unknown group(s) {', '.join(unknown)}; choose from {', '.join(groups)}")
+    if args.mutants and len(args.groups) != 1:
+        parser.error("--mutants needs exactly one group")
     mutmut = Path(sys.executable).parent / "mutmut"
     if not mutmut.exists():
         parser.error(f"{mutmut} not found: pip install -e '.[mutation]'")
@@ -103,8 +109,8 @@ def main() -> int:
         prepare(work, groups[name])
         print(f"== {name}: mutating {groups[name]['mutate']} against {groups[name]['tests']}",
               flush=True)
-        subprocess.run([str(mutmut), "run", "--max-children", str(args.jobs)], cwd=work,
-                       env=env, check=True)
+        subprocess.run([str(mutmut), "run", "--max-children", str(args.jobs), *args.mutants],
+                       cwd=work, env=env, check=True)
         found = statuses(mutmut, work)
         survivors = sorted(n for n, s in found.items() if s == "survived" and n not in equivalent)
         summary[name] = {"score": score(found, equivalent), "survivors": survivors}
