@@ -29,7 +29,8 @@ import tomllib
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ["tts_ebm", "vocoder", "data_prep"]  # copied whole so that imports resolve
-EXTRAS = ["benchmarks"]  # read by tests (toy criteria); copied beside the mutants
+# read by tests (toy criteria, recipe configs); copied beside the mutants
+EXTRAS = ["benchmarks", *sorted(str(p.relative_to(ROOT)) for p in ROOT.glob("egs/*/conf"))]
 COPIED = [*PACKAGES, *EXTRAS, "tests"]
 KILLED = {"killed", "timeout", "segfault", "caught by type check"}
 
