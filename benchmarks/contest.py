@@ -1,0 +1,320 @@
+"""The contest of issue 12: energy (delta, dsm) against the velocity-field peer (fm) at equal size,
+equal training steps and equal acoustic-model wall time.
+
+On one feature dump, in one run on one machine:
+1. checks that the configs <conf-dir>/<criterion>.yaml give acoustic models of equal parameter
+   count (within --param-tolerance of the first criterion's; fails otherwise);
+2. trains each for the same --steps (`tts-ebm train`, overrides data.dump_dir and
+   trainer.max_steps);
+3. times the acoustic model alone (text encoder, durations, K steps of the checkpoint's sampler)
+   on every test utterance, all systems and K interleaved in one process with
+   torch.set_num_threads(--threads), best of --repeats passes;
+4. synthesises the test set at each K (`tts-ebm synthesize --save-mel --seed 0`) and evaluates
+   it (`tts-ebm evaluate`: WER, DNSMOS P.808, mel_fd against the dump's mels, MCD with
+   --test-ref);
+5. writes OUT/contest.json, OUT/CONTEST.md (every row; per metric the best K of each system;
+   whether delta reaches fm's K=10 quality at <= 0.6x its wall time) and OUT/contest.png
+   (quality against acoustic-model wall time, 95 % intervals).
+Finished steps are kept (train_summary.json, .done markers): rerunning continues.
+
+  .venv/bin/python benchmarks/contest.py --dump egs/mini/dump/mini \\
+      --test-ref egs/mini/dump/mini/test_ref_wavs --conf-dir egs/mini/conf --out exp/contest \\
+      --steps 1500 --vocoder hifigan-lj
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from tts_ebm import Synthesizer
+from tts_ebm.errors import UserInputError
+from tts_ebm.model import AcousticModel, ModelConfig
+from tts_ebm.text import SymbolTable
+from tts_ebm.training.config import load_config
+
+SAMPLE_RATE, HOP = 22050, 256
+METRICS = {  # summary key: (label, higher is better)
+    "wer": ("WER", False),
+    "dnsmos_p808": ("DNSMOS P.808", True),
+    "mel_fd": ("mel FD", False),
+    "mcd": ("MCD (dB)", False),
+}
+GOAL_RATIO = 0.6  # issue 12: delta at fm's K=10 quality in <= 0.6x fm's K=10 wall time
+
+
+def tts_ebm(*args: str) -> None:
+    """Run a tts-ebm subcommand with this interpreter; its failure stops the contest."""
+    command = [sys.executable, "-m", "tts_ebm.cli", *args]
+    print("+", " ".join(command[2:]), flush=True)
+    subprocess.run(command, check=True)
+
+
+def parameter_counts(conf_dir: Path, names: list[str], tolerance: float) -> dict[str, dict]:
+    """Whole acoustic model and field parameters per criterion; UserInputError if unequal."""
+    n_symbols = len(SymbolTable.default())
+    counts = {}
+    for name in names:
+        config = load_config(conf_dir / f"{name}.yaml")
+        model = AcousticModel(ModelConfig.from_dict(config.model), n_symbols)
+        counts[name] = {"params": sum(p.numel() for p in model.parameters()),
+                        "field_params": sum(p.numel() for p in model.field.parameters()),
+                        "field": model.config.field}
+    first = counts[names[0]]["params"]
+    for name, row in counts.items():
+        if abs(row["params"] / first - 1) > tolerance:
+            raise UserInputError(
+                f"{name} has {row['params']:,} parameters, {names[0]} {first:,}: more than "
+                f"{tolerance:.0%} apart; size the configs in {conf_dir} alike"
+            )
+    return counts
+
+
+def read_test_text(dump: Path, limit: int | None) -> list[tuple[str, str]]:
+    """(id, text) of DUMP/test.tsv (header id, n_frames, phonemes, text)."""
+    path = dump / "test.tsv"
+    if not path.is_file():
+        raise FileNotFoundError(f"no test split in the dump: {path}")
+    rows = [line.split("\t") for line in path.read_text(encoding="utf-8").splitlines()[1:]]
+    pairs = [(row[0], row[3]) for row in rows if len(row) >= 4]
+    if not pairs:
+        raise UserInputError(f"{path} lists no test utterances")
+    return pairs[:limit]
+
+
+def time_acoustic_models(
+    checkpoints: dict[str, Path], texts: list[str], ks: list[int], threads: int, repeats: int
+) -> dict[tuple[str, int], dict[str, float]]:
+    """Best-of-`repeats` wall seconds of the acoustic model over the whole test set, per
+    (system, K), all interleaved; audio seconds of the generated mels for the RTF."""
+    torch.set_num_threads(threads)
+    synths = {name: Synthesizer(path, device="cpu") for name, path in checkpoints.items()}
+    batches = {name: [synth.sentences(text) for text in texts] for name, synth in synths.items()}
+    best: dict[tuple[str, int], dict[str, float]] = {}
+    for attempt in range(repeats + 1):  # the first pass warms up and is not counted
+        for name, synth in synths.items():
+            for k in ks:
+                sampler = synth.build_sampler(steps=k)
+                seconds, frames = 0.0, 0
+                generator = torch.Generator().manual_seed(0)
+                for sentences in batches[name]:
+                    ids = [token_ids for _, token_ids in sentences]
+                    lengths = torch.tensor([len(row) for row in ids])
+                    tokens = torch.zeros(len(ids), int(lengths.max()), dtype=torch.long)
+                    for i, row in enumerate(ids):
+                        tokens[i, : len(row)] = torch.tensor(row)
+                    start = time.perf_counter()
+                    with torch.no_grad():
+                        out = synth.bundle.model.generate(tokens, lengths, sampler,
+                                                          generator=generator)
+                    seconds += time.perf_counter() - start
+                    frames += int(out.durations.sum())
+                row = best.setdefault((name, k), {"wall_s": float("inf")})
+                if (attempt > 0 or repeats == 0) and seconds < row["wall_s"]:
+                    row.update(wall_s=seconds, audio_s=frames * HOP / SAMPLE_RATE)
+    for row in best.values():
+        row["rtf"] = row["wall_s"] / max(row["audio_s"], 1e-9)
+    return best
+
+
+def summary_value(metrics: dict, key: str) -> tuple[float | None, float | None]:
+    row = metrics.get("summary", {}).get(key) or {}
+    return row.get("mean"), row.get("ci95")
+
+
+def best_rows(rows: list[dict], names: list[str]) -> list[str]:
+    """Per metric and system: the K with the best point estimate."""
+    lines = ["| metric | system | best K | value ± 95 % | acoustic wall s |", "|---|---|---|---|---|"]
+    for key, (label, higher) in METRICS.items():
+        for name in names:
+            scored = [r for r in rows if r["system"] == name and r.get(key) is not None]
+            if not scored:
+                continue
+            top = max(scored, key=lambda r: r[key] if higher else -r[key])
+            lines.append(f"| {label} | {name} | {top['K']} | {fmt(top[key], top[key + '_ci95'])} "
+                         f"| {top['wall_s']:.3f} |")
+    return lines
+
+
+def goal_lines(rows: list[dict]) -> list[str]:
+    """Does delta reach fm's K=10 quality at <= GOAL_RATIO of fm's K=10 wall time?"""
+    anchor = next((r for r in rows if r["system"] == "fm" and r["K"] == 10), None)
+    if anchor is None or not any(r["system"] == "delta" for r in rows):
+        return ["(goal check needs delta and fm at K=10)"]
+    lines = []
+    for key, (label, higher) in METRICS.items():
+        if anchor.get(key) is None:
+            continue
+        reaching = [r for r in rows if r["system"] == "delta" and r.get(key) is not None
+                    and (r[key] >= anchor[key] if higher else r[key] <= anchor[key])]
+        if not reaching:
+            lines.append(f"- {label}: delta does not reach fm K=10 ({anchor[key]:.3f}) at any K")
+            continue
+        fastest = min(reaching, key=lambda r: r["wall_s"])
+        ratio = fastest["wall_s"] / anchor["wall_s"]
+        verdict = "meets" if ratio <= GOAL_RATIO else "misses"
+        lines.append(f"- {label}: delta K={fastest['K']} ({fastest[key]:.3f}) reaches fm K=10 "
+                     f"({anchor[key]:.3f}) at {ratio:.2f}x its wall time: {verdict} the "
+                     f"<= {GOAL_RATIO}x goal (point estimates; see the intervals above)")
+    return lines
+
+
+def fmt(mean: float | None, ci: float | None) -> str:
+    if mean is None:
+        return "–"
+    return f"{mean:.3f}" + (f" ± {ci:.3f}" if ci is not None else "")
+
+
+def plot(rows: list[dict], names: list[str], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    keys = [k for k in METRICS if any(r.get(k) is not None for r in rows)]
+    fig, axes = plt.subplots(1, max(len(keys), 1), figsize=(4.5 * max(len(keys), 1), 3.8),
+                             squeeze=False)
+    for ax, key in zip(axes[0], keys):
+        label, higher = METRICS[key]
+        for name in names:
+            mine = sorted((r for r in rows if r["system"] == name and r.get(key) is not None),
+                          key=lambda r: r["wall_s"])
+            if not mine:
+                continue
+            ax.errorbar([r["wall_s"] for r in mine], [r[key] for r in mine],
+                        yerr=[r[key + "_ci95"] or 0.0 for r in mine], marker="o", capsize=3,
+                        label=name)
+            for r in mine:
+                ax.annotate(f"K={r['K']}", (r["wall_s"], r[key]), textcoords="offset points",
+                            xytext=(3, 3), fontsize=7)
+        ax.set_xscale("log")
+        ax.set_xlabel("acoustic-model wall time over the test set (s)")
+        ax.set_ylabel(f"{label} ({'higher' if higher else 'lower'} is better)")
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--dump", type=Path, required=True,
+                        help="feature dump (tts-ebm prepare features): train/val/test, mels")
+    parser.add_argument("--out", type=Path, required=True, help="contest folder")
+    parser.add_argument("--conf-dir", type=Path, default=Path("egs/mini/conf"),
+                        help="configs <criterion>.yaml (default: %(default)s)")
+    parser.add_argument("--criteria", nargs="+", default=["delta", "dsm", "fm"],
+                        help="systems, the first is the size reference (default: %(default)s)")
+    parser.add_argument("--steps", type=int, required=True,
+                        help="training steps, the same for every system")
+    parser.add_argument("--ks", type=int, nargs="+", default=[1, 2, 4, 10],
+                        help="sampler steps K to synthesise (default: %(default)s)")
+    parser.add_argument("--test-ref", type=Path, default=None,
+                        help="folder of reference <id>.wav (adds MCD/F0 metrics)")
+    parser.add_argument("--max-test", type=int, default=None,
+                        help="use only the first N test utterances")
+    parser.add_argument("--vocoder", default=None, help="tts-ebm synthesize --vocoder spec")
+    parser.add_argument("--threads", type=int, default=2,
+                        help="torch threads for the wall-time measurement (default: 2)")
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="timed passes over the test set; the fastest counts (default: 3)")
+    parser.add_argument("--param-tolerance", type=float, default=0.10,
+                        help="largest relative parameter difference allowed (default: 0.10)")
+    parser.add_argument("--train-args", type=shlex.split, default=[],
+                        help="extra `tts-ebm train` KEY=VALUE overrides for every system, "
+                        "one string: --train-args='trainer.cpu_threads=2'")
+    parser.add_argument("--eval-args", type=shlex.split, default=[],
+                        help="extra `tts-ebm evaluate` options, one string: "
+                        "--eval-args='--f0-method dio'")
+    args = parser.parse_args(argv)
+    if args.steps < 1 or not args.ks or min(args.ks) < 0:
+        raise UserInputError("--steps must be >= 1 and --ks non-negative")
+    out, names = args.out, args.criteria
+
+    counts = parameter_counts(args.conf_dir, names, args.param_tolerance)
+    print("parameters:", {n: f"{c['params']:,} ({c['field']})" for n, c in counts.items()})
+    test = read_test_text(args.dump, args.max_test)
+    out.mkdir(parents=True, exist_ok=True)
+    test_text = out / "test_text.txt"
+    test_text.write_text("".join(f"{uid}|{text}\n" for uid, text in test), encoding="utf-8")
+
+    checkpoints = {}
+    for name in names:
+        train_dir = out / name / "train"
+        summary = train_dir / "train_summary.json"
+        if not summary.is_file():
+            tts_ebm("train", "--config", str(args.conf_dir / f"{name}.yaml"), "--out",
+                    str(train_dir), "--no-progress", f"data.dump_dir={args.dump}",
+                    f"trainer.max_steps={args.steps}", *args.train_args)
+        trained = json.loads(summary.read_text(encoding="utf-8"))["steps"]
+        if trained != args.steps:
+            raise UserInputError(f"{train_dir} was trained for {trained} steps, not --steps "
+                                 f"{args.steps}: use another --out")
+        checkpoints[name] = train_dir / "checkpoints" / "last.ckpt"
+
+    timings = time_acoustic_models(checkpoints, [text for _, text in test], args.ks,
+                                   args.threads, args.repeats)
+
+    rows = []
+    for name in names:
+        for k in args.ks:
+            synth_dir, eval_dir = out / name / f"synth_K{k}", out / name / f"eval_K{k}"
+            if not (synth_dir / ".done").is_file():
+                voc = ["--vocoder", args.vocoder] if args.vocoder else []
+                tts_ebm("synthesize", "--checkpoint", str(checkpoints[name]), "--text-file",
+                        str(test_text), "--out", str(synth_dir), "--steps", str(k), "--seed",
+                        "0", "--save-mel", *voc)
+                (synth_dir / ".done").touch()
+            if not (eval_dir / "metrics.json").is_file():
+                ref = ["--reference", str(args.test_ref)] if args.test_ref else []
+                tts_ebm("evaluate", *ref, "--synthesized", str(synth_dir), "--text-file",
+                        str(test_text), "--reference-mels", str(args.dump / "mels"), "--out",
+                        str(eval_dir / "metrics.json"), "--no-progress", *args.eval_args)
+            metrics = json.loads((eval_dir / "metrics.json").read_text(encoding="utf-8"))
+            row = {"system": name, "K": k, **counts[name], **timings[(name, k)]}
+            for key in METRICS:
+                row[key], row[key + "_ci95"] = summary_value(metrics, key)
+            rows.append(row)
+
+    (out / "contest.json").write_text(json.dumps(
+        {"steps": args.steps, "threads": args.threads, "test_utterances": len(test),
+         "dump": str(args.dump), "rows": rows}, indent=2) + "\n", encoding="utf-8")
+    header = ["| system | field | params | K | acoustic wall s | RTF | "
+              + " | ".join(label for label, _ in METRICS.values()) + " |",
+              "|---|---|---|---|---|---|" + "---|" * len(METRICS)]
+    table = [f"| {r['system']} | {r['field']} | {r['params']:,} | {r['K']} | {r['wall_s']:.3f} "
+             f"| {r['rtf']:.4f} | "
+             + " | ".join(fmt(r[key], r[key + "_ci95"]) for key in METRICS) + " |" for r in rows]
+    report = [
+        f"# Contest: {', '.join(names)} at {args.steps} training steps each",
+        "",
+        (f"Dump {args.dump}, {len(test)} test utterances; acoustic-model wall time on CPU with "
+         f"{args.threads} threads, best of {args.repeats} passes, whole test set. "
+         "Quality: `tts-ebm evaluate` means ± 95 % intervals."),
+        "",
+        *header, *table, "",
+        "## Best K per metric", "", *best_rows(rows, names), "",
+        f"## Goal: delta at fm's K=10 quality in <= {GOAL_RATIO}x its wall time", "",
+        *goal_lines(rows), "",
+        "![quality vs wall time](contest.png)", "",
+    ]
+    (out / "CONTEST.md").write_text("\n".join(report), encoding="utf-8")
+    plot(rows, names, out / "contest.png")
+    print("\n".join(report))
+    print(f"wrote {out / 'CONTEST.md'}, {out / 'contest.json'}, {out / 'contest.png'}")
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except (UserInputError, FileNotFoundError) as error:
+        sys.exit(f"error: {error}")
