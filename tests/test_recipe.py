@@ -23,7 +23,7 @@ def _recipe(tmp: Path, *options: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         ["bash", str(RECIPE), "--corpus", "mini", "--python", sys.executable,
          *map(str, dirs), *options],
-        check=False, cwd=tmp, env=env, capture_output=True, text=True, timeout=600,
+        check=False, cwd=tmp, env=env, capture_output=True, text=True, timeout=1800,
     )
 
 
