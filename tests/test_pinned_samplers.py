@@ -93,3 +93,66 @@ def test_start_noise_is_drawn_in_the_dtype_of_mu():
 ])
 def test_annealed_noise_ladder_by_hand(options, expected):
     assert samplers.build("annealed", **options).noise_scales() == pytest.approx(expected)
+
+
+class RecordTimes(Field):
+    """Energy-free field g = x - mu that records the path times it is evaluated at."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.times: list[torch.Tensor] = []
+
+    def evaluate(self, x, mu, mask, t=None, *, differentiable=False) -> FieldValue:
+        self.times.append(t)
+        return FieldValue(vector=(x - mu) * mask, energy=x.new_full((x.shape[0],), math.nan))
+
+
+def test_field_sees_the_path_time_of_each_step():
+    field = RecordTimes()
+    mu, mask = torch.zeros(3, 2, 5), torch.ones(3, 1, 5)
+    _, trace = samplers.build("gd", steps=4, step_size=0.5)(field, mu + 1, mu, mask)
+    assert [t.tolist() for t in field.times] == [[1.0] * 3, [0.5] * 3, [0.0] * 3, [0.0] * 3]
+    assert trace.energies.shape == (5, 3) and torch.isnan(trace.energies[-1]).all()
+
+
+@pytest.mark.parametrize(("options", "sizes", "times"), [
+    ({"steps": 1}, [1.0], [1.0]),  # "1/K"
+    ({"steps": 4}, [0.25] * 4, [1.0, 0.75, 0.5, 0.25]),
+    ({"steps": 2, "step_size": 0.3, "step_size_end": 0.1}, [0.3, 0.1], [1.0, 0.7]),
+    ({"steps": 3, "step_size": 0.6}, [0.6] * 3, [1.0, 0.4, 0.0]),  # time floors at 0
+])
+def test_step_sizes_and_path_times(options, sizes, times):
+    sampler = samplers.build("gd", **options)
+    assert sampler.step_sizes() == pytest.approx(sizes)
+    assert sampler.times() == pytest.approx(times)
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    ({"steps": 1.5}, "sampler steps must be a non-negative integer, got 1.5"),
+    ({"steps": -1}, "sampler steps must be a non-negative integer, got -1"),
+    ({"n_candidates": 0}, "sampler n_candidates must be >= 1, got 0"),
+    ({"temperature": -1.0}, "sampler temperature must be >= 0, got -1.0"),
+])
+def test_bad_sampler_options(options, message):
+    with pytest.raises(UserInputError, match=re.escape(message)):
+        samplers.build("gd", **options)
+    with pytest.raises(UserInputError, match=re.escape("unknown sampler 'hmc'")):
+        samplers.build("hmc")
+
+
+def test_grad_clip_leaves_small_gradients_alone():
+    # gradient norm per utterance: |error| / S2 * sqrt(12) = 0.25 < clip 0.5: an unclipped step
+    error = 0.25 * S2 / 12**0.5
+    x0, mu, mask = starts([error, error])
+    x, _ = samplers.build("gd", steps=1, step_size=0.1, grad_clip=0.5)(quadratic, x0, mu, mask)
+    x_free, _ = samplers.build("gd", steps=1, step_size=0.1)(quadratic, x0, mu, mask)
+    torch.testing.assert_close(x, x_free)
+
+
+def test_langevin_noise_stays_off_padded_frames():
+    x0, mu, _ = starts([1.0, 1.0])
+    mask = torch.ones(2, 1, 4)
+    mask[1, :, 2:] = 0
+    x, _ = samplers.build("langevin", steps=3, step_size=0.1)(
+        quadratic, x0, mu, mask, torch.Generator().manual_seed(0))
+    assert torch.equal(x[1, :, 2:], x0[1, :, 2:]) and torch.isfinite(x).all()
