@@ -44,7 +44,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--steps", type=int, default=None, help="sampler steps K")
     parser.add_argument("--step-size", type=_step_size, default=None,
                         help="step size: a number or 1/K")
-    parser.add_argument("--sampler", default=None, help="gd, langevin or annealed")
+    parser.add_argument("--sampler", default=None,
+                        help="euler, gd, langevin or annealed (default: the checkpoint's)")
     parser.add_argument("--temperature", type=float, default=None,
                         help="tau of the start sample mu + tau*eps")
     parser.add_argument("--length-scale", type=float, default=1.0,
