@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Offline demo: the whole recipe on the espeak-ng mini corpus, CPU-sized (`make demo`).
+# Offline demo: the whole recipe on the festival-slt mini corpus, CPU-sized (`make demo`).
 # Extra options override these, e.g. `bash egs/mini/run.sh --stage 4 --criteria delta`.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
@@ -7,11 +7,11 @@ cd "$(dirname "${BASH_SOURCE[0]}")"
 
 ../../recipes/tts.sh \
     --corpus mini \
-    --n_train 240 --n_val 12 --n_test 12 \
+    --n_train 1000 --n_val 20 --n_test 12 \
     --criteria "delta dsm" \
     --conf_dir conf \
-    --inference_steps "0 1 4 10" \
-    --main_steps 4 \
+    --inference_steps "0 1 2 4" \
+    --main_steps 2 \
     --vocoder hifigan-lj \
     --eval_args "--f0-method dio" \
     --nj 2 \
