@@ -38,13 +38,16 @@ def quadratic(x: torch.Tensor, mu: torch.Tensor, mask: torch.Tensor) -> torch.Te
     ("nce", {"sources": {"gauss": 1}},
      "nce sources ['gauss'] unknown; valid sources: gaussian, prior, model, dir"),
     ("nce", {"sources": {"gaussian": 1.5}}, "nce source counts must be non-negative integers"),
-    ("nce", {"sources": {"gaussian": -1, "prior": 2}}, "must be non-negative integers"),
+    ("nce", {"sources": {"gaussian": -1, "prior": 2}}, "nce source counts must be non-negative"),
     ("nce", {"sources": {"gaussian": 0}},
-     "nce needs at least one negative; all source counts are 0"),
+     "^nce needs at least one negative; all source counts are 0$"),
     ("hmm", {}, "unknown criterion 'hmm'; choose one of: delta, dsm,"),
 ])
 def test_bad_options_are_refused_with_their_reason(name, options, message):
-    with pytest.raises(UserInputError, match=re.escape(message)):
+    """Messages are matched from their start ("^..." also to their end)."""
+    pattern = ("^" + re.escape(message[1:-1]) + "$") if message.startswith("^") \
+        else "^" + re.escape(message)
+    with pytest.raises(UserInputError, match=pattern):
         criteria.build(name, **options)
 
 
@@ -70,7 +73,7 @@ def test_nce_default_sources():
 def test_noise_ladders_run_from_sigma_max_down_to_sigma_min():
     assert geometric_ladder(0.1, 1.0, 1) == [1.0]
     assert geometric_ladder(0.1, 1.0, 2) == pytest.approx([1.0, 0.1])
-    assert geometric_ladder(0.01, 1.0, 3) == pytest.approx([1.0, 0.1, 0.01])
+    assert geometric_ladder(0.1, 10.0, 3) == pytest.approx([10.0, 1.0, 0.1])
     assert criteria.build("dsm", sigma_min=0.01, sigma_max=1.0, n_sigmas=3).sigmas() == \
         pytest.approx([1.0, 0.1, 0.01])
     assert criteria.build("dsm", sigma=0.3).sigmas() == [0.3]
@@ -170,7 +173,8 @@ def test_nce_terms_from_given_negatives():
 def test_nce_dir_source_checks_the_negatives():
     nce = criteria.build("nce", sources={"dir": 2})
     x, mu, mask = torch.zeros(2, 3, 4), torch.zeros(2, 3, 4), torch.ones(2, 1, 4)
-    with pytest.raises(UserInputError, match=re.escape("no negatives were passed (B, K, D, T)")):
+    with pytest.raises(UserInputError, match="^" + re.escape(
+            "nce source 'dir' requested but no negatives were passed (B, K, D, T)") + "$"):
         nce(quadratic, x, mu, mask)
     shape = re.escape("needs negatives of shape (2, >=2, 3, 4), got ")
     with pytest.raises(UserInputError, match=shape + re.escape("(2, 1, 3, 4)")):
@@ -202,3 +206,17 @@ def test_nce_model_source_runs_the_configured_short_chain():
     negatives = nce.make_negatives(shifted, torch.zeros(2, 3, 4), mu, mask, None)
     assert negatives.shape == (2, 1, 3, 4)
     torch.testing.assert_close(negatives[:, 0], mu + 0.5)
+
+
+@pytest.mark.parametrize("name", ["delta", "fm"])
+def test_logit_normal_times_use_their_mean_and_std(name):
+    crit = criteria.build(name, time_sampling="logit_normal", logit_mean=0.5, logit_std=0.3)
+    torch.manual_seed(0)
+    x, mu, mask = torch.randn(2, 3, 4), torch.randn(2, 3, 4), torch.ones(2, 1, 4)
+    loss, _ = crit(quadratic, x, mu, mask)
+    assert torch.isfinite(loss)
+    if name == "delta":
+        torch.manual_seed(3)
+        t = crit.sample_t(5000, x).flatten()
+        assert torch.logit(t).mean().item() == pytest.approx(0.5, abs=0.02)
+        assert torch.logit(t).std().item() == pytest.approx(0.3, rel=0.05)
