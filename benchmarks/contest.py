@@ -45,7 +45,7 @@ METRICS = {  # summary key: (label, higher is better)
     "wer": ("WER", False),
     "dnsmos_p808": ("DNSMOS P.808", True),
     "mel_fd": ("mel FD", False),
-    "mcd": ("MCD (dB)", False),
+    "mcd_db": ("MCD (dB)", False),
 }
 GOAL_RATIO = 0.6  # issue 12: delta at fm's K=10 quality in <= 0.6x fm's K=10 wall time
 
