@@ -73,7 +73,9 @@ def test_two_candidates_give_one_output_per_utterance():
     mu, mask = torch.zeros(3, 2, 4), torch.ones(3, 1, 4)
     x, trace = samplers.build("gd", steps=0, n_candidates=2).sample(
         quadratic, mu, mask, torch.Generator().manual_seed(0))
-    assert x.shape == (3, 2, 4) and trace.energies.shape == (1, 3)
+    assert x.shape == (3, 2, 4) and trace.energies.shape == (1, 3) and trace.steps_taken == 0
+    _, trace = samplers.build("gd", steps=2, n_candidates=2).sample(quadratic, mu, mask)
+    assert trace.steps_taken == 2 and trace.grad_norms.shape == (2, 3)
 
 
 def test_start_noise_is_drawn_in_the_dtype_of_mu():
