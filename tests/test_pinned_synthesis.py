@@ -55,6 +55,7 @@ def alone(synth: Synthesizer, text: str):
 @pytest.mark.parametrize("max_batch", [16, 2])  # 2: sentences span several batches
 def test_batched_synthesis_equals_one_at_a_time(synth, monkeypatch, max_batch):
     monkeypatch.setattr("tts_ebm.synthesis.MAX_BATCH", max_batch)
+    monkeypatch.setattr("tts_ebm.synthesis.CPU_VOCODER_BATCH", max_batch)  # the padded path
     batched = synth.synthesize_utterances(TEXTS, steps=2, temperature=0.0)
     singles = [alone(synth, text) for text in TEXTS]
     assert [u.sentences for u in batched] == [u.sentences for u in singles]

@@ -29,6 +29,7 @@ from vocoder.device import resolve_device
 PAUSE_SECONDS = 0.2  # silence between the sentences of one utterance
 MAX_SENTENCE_CHARS = 200  # longer sentences are cut at commas, then between words
 MAX_BATCH = 16  # sentences generated together; bounds memory on long texts
+CPU_VOCODER_BATCH = 1  # mels vocoded together on CPU (see Synthesizer._vocode)
 SILENCE_LOG_MEL = math.log(1e-5)  # the feature floor: what silence looks like to the vocoder
 
 
@@ -203,10 +204,16 @@ class Synthesizer:
         return mels, [d[:n].cpu().numpy() for d, n in zip(out.durations, lengths.tolist())]
 
     def _vocode(self, mels: list[torch.Tensor]) -> list[np.ndarray]:
-        """Batched vocoding: pad with silence, trim each waveform to its frames * hop."""
+        """Pad with silence, vocode, trim each waveform to its frames * hop.
+
+        Batched on CUDA; one at a time on CPU, where padding costs more than batching saves
+        (HiFi-GAN V1, 2 threads: RTF 0.37 for a padded batch against 0.28 one at a time,
+        benchmarks/vocoder_speed.py).
+        """
+        per_call = MAX_BATCH if self.device.type == "cuda" else CPU_VOCODER_BATCH
         waves: list[np.ndarray] = []
-        for start in range(0, len(mels), MAX_BATCH):
-            batch = mels[start:start + MAX_BATCH]
+        for start in range(0, len(mels), per_call):
+            batch = mels[start:start + per_call]
             longest = max(m.shape[-1] for m in batch)
             padded = torch.full((len(batch), batch[0].shape[0], longest), SILENCE_LOG_MEL,
                                 device=batch[0].device)
