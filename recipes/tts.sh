@@ -17,7 +17,7 @@ run_args="$*"
 stage=1                # first stage to run
 stop_stage=8           # last stage to run
 corpus=mini            # mini | ljspeech
-nj=2                   # parallel processes for feature extraction and evaluation
+nj=2                   # parallel processes: corpus, features, synthesis and evaluation units
 python=python3         # interpreter for the report (the one tts-ebm is installed in)
 
 # Directories (relative paths are relative to the current directory, i.e. egs/<corpus>/)
@@ -136,6 +136,28 @@ run_unit() {
     date '+%Y-%m-%dT%H:%M:%S' >"$done_file"
 }
 
+# Units of one stage that are independent run in the background, at most JOBS at a time:
+# `start_unit JOBS run_unit ...` launches one, `wait_units STAGE` waits for all of them and stops
+# the recipe if any failed (run_unit has already printed which and where its log is).
+units_running=0 units_failed=0
+start_unit() {
+    local jobs=$1
+    shift
+    "$@" &
+    units_running=$((units_running + 1))
+    if [ "$units_running" -ge "$jobs" ]; then
+        wait -n || units_failed=1
+        units_running=$((units_running - 1))
+    fi
+}
+wait_units() {
+    while [ "$units_running" -gt 0 ]; do
+        wait -n || units_failed=1
+        units_running=$((units_running - 1))
+    done
+    [ "$units_failed" -eq 0 ] || { echo "ERROR: stage $1: a unit failed (see above)" >&2; exit 1; }
+}
+
 prepare_data() {
     if [ "$corpus" = mini ]; then
         tts-ebm prepare mini --out "$corpus_dir" --voice "$voice" --n-train "$n_train" \
@@ -218,47 +240,42 @@ if run_stage 3; then
     done
     # Runs are independent: on CPU each uses one thread (trainer.cpu_threads), so train_jobs
     # runs share the cores; on a GPU machine keep 1 unless each run has its own GPU.
-    running=0 failed=0
     for crit in $criteria; do
-        run_unit 3 "train_$crit" "$exp_dir/$crit/train/.done" train_criterion "$crit" &
-        running=$((running + 1))
-        if [ "$running" -ge "$train_jobs" ]; then
-            wait -n || failed=1
-            running=$((running - 1))
-        fi
+        start_unit "$train_jobs" run_unit 3 "train_$crit" "$exp_dir/$crit/train/.done" \
+            train_criterion "$crit"
     done
-    while [ "$running" -gt 0 ]; do
-        wait -n || failed=1
-        running=$((running - 1))
-    done
-    [ "$failed" -eq 0 ] || { echo "ERROR: stage 3: a training run failed (see above)" >&2; exit 1; }
+    wait_units 3
 fi
 
 if run_stage 4; then
     log "stage 4: synthesis of the test set, K in ($inference_steps)"
+    # --nj units at a time: each process spends seconds starting up and loading the vocoder,
+    # which a second process overlaps.
     for crit in $criteria; do
         for k in $inference_steps; do
-            run_unit 4 "synth_${crit}_K$k" "$exp_dir/$crit/synth_K$k/.done" \
+            start_unit "$nj" run_unit 4 "synth_${crit}_K$k" "$exp_dir/$crit/synth_K$k/.done" \
                 synthesize_test_set "$crit" "$k"
         done
     done
-    run_unit 4 copy_synthesis "$copy_synthesis_dir/synth/.done" copy_synthesis
+    start_unit "$nj" run_unit 4 copy_synthesis "$copy_synthesis_dir/synth/.done" copy_synthesis
+    wait_units 4
 fi
 
 if run_stage 5; then
     log "stage 5: evaluation"
-    run_unit 5 eval_reference "$reference_dir/eval/.done" \
+    start_unit "$nj" run_unit 5 eval_reference "$reference_dir/eval/.done" \
         evaluate_test_set "$reference_dir/eval/metrics.json" --synthesized "$test_ref"
-    run_unit 5 eval_copy_synthesis "$copy_synthesis_dir/eval/.done" \
+    start_unit "$nj" run_unit 5 eval_copy_synthesis "$copy_synthesis_dir/eval/.done" \
         evaluate_test_set "$copy_synthesis_dir/eval/metrics.json" --reference "$test_ref" \
         --synthesized "$copy_synthesis_dir/synth"
     for crit in $criteria; do
         for k in $inference_steps; do
-            run_unit 5 "eval_${crit}_K$k" "$exp_dir/$crit/eval_K$k/.done" \
+            start_unit "$nj" run_unit 5 "eval_${crit}_K$k" "$exp_dir/$crit/eval_K$k/.done" \
                 evaluate_test_set "$exp_dir/$crit/eval_K$k/metrics.json" --reference "$test_ref" \
                 --synthesized "$exp_dir/$crit/synth_K$k" --reference-mels "$dump_dir/mels"
         done
     done
+    wait_units 5
 fi
 
 if run_stage 6; then

@@ -10,7 +10,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")"
     --n_train 1000 --n_val 20 --n_test 12 \
     --criteria "delta dsm" \
     --conf_dir conf \
-    --inference_steps "0 1 2 4" \
+    --inference_steps "0 2 4" \
     --main_steps 2 \
     --vocoder hifigan-lj \
     --eval_args "--f0-method dio" \
