@@ -217,7 +217,9 @@ evaluate_test_set() {
     local out=$1
     shift
     # shellcheck disable=SC2086  # eval_args is a list of options
-    tts-ebm evaluate "$@" --text-file "$test_text" --out "$out" --workers "$nj" --no-progress \
+    # Stage 5 already runs --nj units at a time, so each scores its utterances in-process
+    # (worker processes would each load torch, DNSMOS and pocketsphinx again).
+    tts-ebm evaluate "$@" --text-file "$test_text" --out "$out" --workers 1 --no-progress \
         $eval_args
 }
 
@@ -250,7 +252,9 @@ fi
 if run_stage 4; then
     log "stage 4: synthesis of the test set, K in ($inference_steps)"
     # --nj units at a time: each process spends seconds starting up and loading the vocoder,
-    # which a second process overlaps.
+    # which a second process overlaps. One intra-op thread per process then (inherited by the
+    # later stages): two HiFi-GAN processes of two threads each on 2 cores ran 2.4x slower.
+    if [ "$nj" -gt 1 ]; then export OMP_NUM_THREADS=1; fi
     for crit in $criteria; do
         for k in $inference_steps; do
             start_unit "$nj" run_unit 4 "synth_${crit}_K$k" "$exp_dir/$crit/synth_K$k/.done" \
