@@ -4,7 +4,8 @@ import pytest
 
 from tts_ebm.errors import UserInputError
 from tts_ebm.model import AcousticModel, ModelConfig
-from tts_ebm.training.config import MODEL_PRESETS, _resolve_model
+from tts_ebm.model.config import PRESETS
+from tts_ebm.training.config import _resolve_model
 
 # (preset, min, max) parameter counts in millions: the sizes the README and configs promise.
 SIZES = [("tiny", 0.05, 0.2), ("small", 2.0, 3.0), ("base", 5.0, 6.5), ("ljspeech", 15.0, 17.0)]
@@ -12,15 +13,15 @@ SIZES = [("tiny", 0.05, 0.2), ("small", 2.0, 3.0), ("base", 5.0, 6.5), ("ljspeec
 
 @pytest.mark.parametrize(("preset", "low", "high"), SIZES)
 def test_preset_parameter_count(preset: str, low: float, high: float) -> None:
-    model = AcousticModel(getattr(ModelConfig, preset)(), n_symbols=146)
+    model = AcousticModel(ModelConfig.preset(preset), n_symbols=146)
     millions = sum(p.numel() for p in model.parameters()) / 1e6
     assert low <= millions <= high
 
 
 def test_presets_grow_in_order_and_all_are_listed() -> None:
-    assert [name for name, *_ in SIZES] == list(MODEL_PRESETS)
-    counts = [sum(p.numel() for p in AcousticModel(getattr(ModelConfig, name)(), 146).parameters())
-              for name in MODEL_PRESETS]
+    assert [name for name, *_ in SIZES] == list(PRESETS)
+    counts = [sum(p.numel() for p in AcousticModel(ModelConfig.preset(name), 146).parameters())
+              for name in PRESETS]
     assert counts == sorted(counts) and len(set(counts)) == len(counts)
 
 

@@ -14,7 +14,8 @@ ENERGY_HEADS = ("quadratic", "scalar")
 class ModelConfig:
     """Sizes of the text encoder, duration predictor and energy network, and loss weights.
 
-    Defaults are the LJSpeech (Matcha/Grad-TTS sized) model; `tiny()` is for CPU tests.
+    Defaults are the LJSpeech (Matcha/Grad-TTS sized) model; `preset(name)` gives the sizes in
+    PRESETS (`tiny` for CPU tests, `small` for the CPU demo).
     """
 
     n_mels: int = 80
@@ -77,53 +78,19 @@ class ModelConfig:
                                      f"got {getattr(self, name)}")
 
     @classmethod
+    def preset(cls, name: str, **overrides: Any) -> ModelConfig:
+        """The sizes of preset `name` (see PRESETS) with `overrides` on top."""
+        if name not in PRESETS:
+            raise UserInputError(f"model.preset must be one of {list(PRESETS)}, got {name!r}")
+        return cls.from_dict({**PRESETS[name], **overrides})
+
+    @classmethod
     def tiny(cls, **overrides: Any) -> ModelConfig:
-        """A ~100k-parameter model that trains and samples in milliseconds on a CPU."""
-        base: dict[str, Any] = {
-            "encoder_channels": 32, "encoder_filter_channels": 64, "encoder_heads": 2,
-            "encoder_layers": 2, "encoder_prenet_layers": 1, "encoder_dropout": 0.0,
-            "duration_channels": 32, "duration_dropout": 0.0,
-            "energy_channels": 32, "energy_filter_channels": 64, "energy_heads": 2,
-            "energy_depth": 2, "segment_frames": 32,
-        }
-        base.update(overrides)
-        return cls.from_dict(base)
-
-    @classmethod
-    def small(cls, **overrides: Any) -> ModelConfig:
-        """~2.5 M parameters: the CPU demo's model, intelligible after minutes on one core.
-
-        Sized on the festival-slt corpus (issue 11's sweep in README): the text encoder's width
-        and depth decide the WER of mu, so it gets most of the budget; the energy network adds
-        spectral texture (DNSMOS) and costs a double backward per step, so it stays narrow.
-        """
-        base: dict[str, Any] = {
-            "encoder_channels": 128, "encoder_filter_channels": 512, "encoder_heads": 2,
-            "encoder_layers": 4, "encoder_prenet_layers": 2, "encoder_dropout": 0.0,
-            "duration_channels": 128, "duration_dropout": 0.0,
-            "energy_channels": 64, "energy_filter_channels": 256, "energy_heads": 2,
-            "energy_depth": 2, "segment_frames": 64,
-        }
-        base.update(overrides)
-        return cls.from_dict(base)
-
-    @classmethod
-    def base(cls, **overrides: Any) -> ModelConfig:
-        """~5 M parameters: the CPU benchmark recipe's model (about an hour of training)."""
-        base: dict[str, Any] = {
-            "encoder_channels": 192, "encoder_filter_channels": 768, "encoder_heads": 2,
-            "encoder_layers": 4, "encoder_prenet_layers": 3, "encoder_dropout": 0.05,
-            "duration_channels": 192, "duration_dropout": 0.05,
-            "energy_channels": 96, "energy_filter_channels": 384, "energy_heads": 2,
-            "energy_depth": 2, "segment_frames": 96,
-        }
-        base.update(overrides)
-        return cls.from_dict(base)
+        return cls.preset("tiny", **overrides)
 
     @classmethod
     def ljspeech(cls, **overrides: Any) -> ModelConfig:
-        """The LJSpeech model (~15 M parameters, the size of Grad-TTS / Matcha-TTS)."""
-        return cls.from_dict(dict(overrides))
+        return cls.preset("ljspeech", **overrides)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
@@ -138,3 +105,29 @@ class ModelConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+# What the CPU presets share.
+_CPU_SHARED: dict[str, Any] = {"encoder_heads": 2, "encoder_dropout": 0.0, "energy_heads": 2,
+                               "energy_depth": 2, "duration_dropout": 0.0}
+# Model sizes by name, smallest first; fields not named keep the ModelConfig defaults.
+PRESETS: dict[str, dict[str, Any]] = {
+    # ~0.1 M: trains and samples in milliseconds on a CPU (tests).
+    "tiny": {**_CPU_SHARED, "encoder_channels": 32, "encoder_filter_channels": 64,
+             "encoder_layers": 2, "encoder_prenet_layers": 1, "duration_channels": 32,
+             "energy_channels": 32, "energy_filter_channels": 64, "segment_frames": 32},
+    # 2.45 M: the CPU demo, intelligible after minutes on one core. Sized on festival-slt (the
+    # sweep in README): the text encoder's width and depth decide mu's WER, so it gets most of
+    # the budget; the energy network adds texture (DNSMOS, mel FD) and costs a double backward
+    # per training step, so it stays narrow.
+    "small": {**_CPU_SHARED, "encoder_channels": 128, "encoder_filter_channels": 512,
+              "encoder_layers": 4, "encoder_prenet_layers": 2, "duration_channels": 128,
+              "energy_channels": 64, "energy_filter_channels": 256, "segment_frames": 64},
+    # 5.65 M: meant for a CPU benchmark recipe of about an hour of training (not yet measured).
+    "base": {**_CPU_SHARED, "encoder_channels": 192, "encoder_filter_channels": 768,
+             "encoder_layers": 4, "encoder_prenet_layers": 3, "encoder_dropout": 0.05,
+             "duration_channels": 192, "duration_dropout": 0.05, "energy_channels": 96,
+             "energy_filter_channels": 384, "segment_frames": 96},
+    # ~16 M: the LJSpeech model (the ModelConfig defaults, Grad-TTS / Matcha-TTS sized).
+    "ljspeech": {},
+}

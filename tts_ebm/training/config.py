@@ -98,9 +98,6 @@ class ExperimentConfig:
         return config
 
 
-MODEL_PRESETS = ("tiny", "small", "base", "ljspeech")
-
-
 def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> ExperimentConfig:
     """Read a YAML experiment config and apply `a.b.c=value` overrides (values YAML-parsed)."""
     path = Path(path)
@@ -191,9 +188,7 @@ def _resolve_model(model: dict[str, Any]) -> dict[str, Any]:
 
     model = dict(model)
     preset = model.pop("preset", None)
-    if preset is not None and preset not in MODEL_PRESETS:
-        raise UserInputError(f"model.preset must be one of {list(MODEL_PRESETS)}, got {preset!r}")
-    base = getattr(ModelConfig, preset)() if preset else ModelConfig()
+    base = ModelConfig.preset(preset) if preset else ModelConfig()
     valid = list(base.to_dict())
     unknown = sorted(set(model) - set(valid))
     if unknown:
