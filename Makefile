@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup test test-all demo lint mutation clean
+.PHONY: setup test test-all demo bench lint mutation clean
 
 setup: $(STAMP)
 
@@ -23,6 +23,9 @@ test-all: setup  ## including the slow tests
 
 demo: setup  ## offline mini recipe: corpus -> train -> synthesise -> evaluate -> listening test
 	PATH=$(abspath $(BIN)):$$PATH bash egs/mini/run.sh
+
+bench: setup  ## CPU benchmark recipe (<= 90 min on 2 cores): delta, dsm and fm on 100 test sentences
+	PATH=$(abspath $(BIN)):$$PATH bash egs/mini_bench/run.sh
 
 mutation: setup  ## mutation testing of the core with mutmut (~1 h on 2 cores; not in CI)
 	test -x $(BIN)/mutmut || $(BIN)/pip install -q -e '.[mutation]'

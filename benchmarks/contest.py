@@ -15,7 +15,9 @@ On one feature dump, in one run on one machine:
 5. writes OUT/contest.json, OUT/CONTEST.md (every row; per metric the best K of each system;
    whether delta reaches fm's K=10 quality at <= 0.6x its wall time) and OUT/contest.png
    (quality against acoustic-model wall time, 95 % intervals).
-Finished steps are kept (train_summary.json, .done markers): rerunning continues.
+Finished steps are kept (train_summary.json, .done markers): rerunning continues. A recipe's
+experiment folder has the same layout (<criterion>/train, synth_K<k>, eval_K<k>), so
+`--exp-dir` pointed at it (stage 9 of recipes/tts.sh) reuses its runs and only adds the timing.
 
   .venv/bin/python benchmarks/contest.py --dump egs/mini/dump/mini \\
       --test-ref egs/mini/dump/mini/test_ref_wavs --conf-dir egs/mini/conf --out exp/contest \\
@@ -89,6 +91,18 @@ def read_test_text(dump: Path, limit: int | None) -> list[tuple[str, str]]:
     return pairs[:limit]
 
 
+def _generate(synth: Synthesizer, sentences: list, sampler, generator: torch.Generator) -> int:
+    """The acoustic model alone on one utterance's sentences (one batch); generated frames."""
+    ids = [token_ids for _, token_ids in sentences]
+    lengths = torch.tensor([len(row) for row in ids])
+    tokens = torch.zeros(len(ids), int(lengths.max()), dtype=torch.long)
+    for i, row in enumerate(ids):
+        tokens[i, : len(row)] = torch.tensor(row)
+    with torch.no_grad():
+        out = synth.bundle.model.generate(tokens, lengths, sampler, generator=generator)
+    return int(out.durations.sum())
+
+
 def time_acoustic_models(
     checkpoints: dict[str, Path], texts: list[str], ks: list[int], threads: int, repeats: int
 ) -> dict[tuple[str, int], dict[str, float]]:
@@ -98,26 +112,22 @@ def time_acoustic_models(
     synths = {name: Synthesizer(path, device="cpu") for name, path in checkpoints.items()}
     batches = {name: [synth.sentences(text) for text in texts] for name, synth in synths.items()}
     best: dict[tuple[str, int], dict[str, float]] = {}
-    for attempt in range(repeats + 1):  # the first pass warms up and is not counted
+    for name, synth in synths.items():  # warm-up (allocator, first-call paths): not counted
+        for k in ks:
+            _generate(synth, batches[name][0], synth.build_sampler(steps=k), torch.Generator())
+    for _ in range(repeats):
         for name, synth in synths.items():
             for k in ks:
                 sampler = synth.build_sampler(steps=k)
                 seconds, frames = 0.0, 0
                 generator = torch.Generator().manual_seed(0)
                 for sentences in batches[name]:
-                    ids = [token_ids for _, token_ids in sentences]
-                    lengths = torch.tensor([len(row) for row in ids])
-                    tokens = torch.zeros(len(ids), int(lengths.max()), dtype=torch.long)
-                    for i, row in enumerate(ids):
-                        tokens[i, : len(row)] = torch.tensor(row)
                     start = time.perf_counter()
-                    with torch.no_grad():
-                        out = synth.bundle.model.generate(tokens, lengths, sampler,
-                                                          generator=generator)
+                    n_frames = _generate(synth, sentences, sampler, generator)
                     seconds += time.perf_counter() - start
-                    frames += int(out.durations.sum())
+                    frames += n_frames
                 row = best.setdefault((name, k), {"wall_s": float("inf")})
-                if (attempt > 0 or repeats == 0) and seconds < row["wall_s"]:
+                if seconds < row["wall_s"]:
                     row.update(wall_s=seconds, audio_s=frames * HOP / SAMPLE_RATE)
     for row in best.values():
         row["rtf"] = row["wall_s"] / max(row["audio_s"], 1e-9)
@@ -213,8 +223,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="configs <criterion>.yaml (default: %(default)s)")
     parser.add_argument("--criteria", nargs="+", default=["delta", "dsm", "fm"],
                         help="systems, the first is the size reference (default: %(default)s)")
-    parser.add_argument("--steps", type=int, required=True,
-                        help="training steps, the same for every system")
+    parser.add_argument("--steps", type=int, default=None,
+                        help="training steps, the same for every system (default: every system "
+                        "is already trained in --exp-dir; their equal step count is read)")
+    parser.add_argument("--exp-dir", type=Path, default=None,
+                        help="folder of <criterion>/train, synth_K<k>, eval_K<k> (default: --out; "
+                        "a recipe's exp folder reuses its runs)")
     parser.add_argument("--ks", type=int, nargs="+", default=[1, 2, 4, 10],
                         help="sampler steps K to synthesise (default: %(default)s)")
     parser.add_argument("--test-ref", type=Path, default=None,
@@ -235,9 +249,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="extra `tts-ebm evaluate` options, one string: "
                         "--eval-args='--f0-method dio'")
     args = parser.parse_args(argv)
-    if args.steps < 1 or not args.ks or min(args.ks) < 0:
+    if (args.steps is not None and args.steps < 1) or not args.ks or min(args.ks) < 0:
         raise UserInputError("--steps must be >= 1 and --ks non-negative")
+    if args.repeats < 1:
+        raise UserInputError("--repeats must be >= 1")
     out, names = args.out, args.criteria
+    exp = args.exp_dir or out
 
     counts = parameter_counts(args.conf_dir, names, args.param_tolerance)
     print("parameters:", {n: f"{c['params']:,} ({c['field']})" for n, c in counts.items()})
@@ -246,19 +263,23 @@ def main(argv: list[str] | None = None) -> int:
     test_text = out / "test_text.txt"
     test_text.write_text("".join(f"{uid}|{text}\n" for uid, text in test), encoding="utf-8")
 
-    checkpoints = {}
+    checkpoints, trained_steps = {}, {}
     for name in names:
-        train_dir = out / name / "train"
+        train_dir = exp / name / "train"
         summary = train_dir / "train_summary.json"
         if not summary.is_file():
+            if args.steps is None:
+                raise UserInputError(f"{name} is not trained ({summary} is missing): give --steps")
             tts_ebm("train", "--config", str(args.conf_dir / f"{name}.yaml"), "--out",
                     str(train_dir), "--no-progress", f"data.dump_dir={args.dump}",
                     f"trainer.max_steps={args.steps}", *args.train_args)
-        trained = json.loads(summary.read_text(encoding="utf-8"))["steps"]
-        if trained != args.steps:
-            raise UserInputError(f"{train_dir} was trained for {trained} steps, not --steps "
-                                 f"{args.steps}: use another --out")
+        trained_steps[name] = json.loads(summary.read_text(encoding="utf-8"))["steps"]
         checkpoints[name] = train_dir / "checkpoints" / "last.ckpt"
+    steps = args.steps or trained_steps[names[0]]
+    unequal = {name: n for name, n in trained_steps.items() if n != steps}
+    if unequal:
+        raise UserInputError(f"the systems must be trained for the same {steps} steps; "
+                             f"{unequal} differ: retrain them or use another --exp-dir")
 
     timings = time_acoustic_models(checkpoints, [text for _, text in test], args.ks,
                                    args.threads, args.repeats)
@@ -266,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for name in names:
         for k in args.ks:
-            synth_dir, eval_dir = out / name / f"synth_K{k}", out / name / f"eval_K{k}"
+            synth_dir, eval_dir = exp / name / f"synth_K{k}", exp / name / f"eval_K{k}"
             if not (synth_dir / ".done").is_file():
                 voc = ["--vocoder", args.vocoder] if args.vocoder else []
                 tts_ebm("synthesize", "--checkpoint", str(checkpoints[name]), "--text-file",
@@ -285,7 +306,7 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(row)
 
     (out / "contest.json").write_text(json.dumps(
-        {"steps": args.steps, "threads": args.threads, "test_utterances": len(test),
+        {"steps": steps, "threads": args.threads, "test_utterances": len(test),
          "dump": str(args.dump), "rows": rows}, indent=2) + "\n", encoding="utf-8")
     header = ["| system | field | params | K | acoustic wall s | RTF | "
               + " | ".join(label for label, _ in METRICS.values()) + " |",
@@ -294,7 +315,7 @@ def main(argv: list[str] | None = None) -> int:
              f"| {r['rtf']:.4f} | "
              + " | ".join(fmt(r[key], r[key + "_ci95"]) for key in METRICS) + " |" for r in rows]
     report = [
-        f"# Contest: {', '.join(names)} at {args.steps} training steps each",
+        f"# Contest: {', '.join(names)} at {steps} training steps each",
         "",
         (f"Dump {args.dump}, {len(test)} test utterances; acoustic-model wall time on CPU with "
          f"{args.threads} threads, best of {args.repeats} passes, whole test set. "

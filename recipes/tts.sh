@@ -15,7 +15,7 @@ run_args="$*"
 
 # General configuration
 stage=1                # first stage to run
-stop_stage=8           # last stage to run
+stop_stage=9           # last stage to run
 corpus=mini            # mini | ljspeech
 nj=2                   # parallel processes: corpus, features, synthesis and evaluation units
 python=python3         # interpreter for the report (the one tts-ebm is installed in)
@@ -61,6 +61,9 @@ Stages:
   7 listening   tts-ebm export-listening-test of the K=--main_steps systems (if available)
   8 samples     exp/samples/index.html: every system's audio and mels side by side (always
                 regenerated)
+  9 contest     when --criteria has fm and an energy criterion: benchmarks/contest.py on this
+                experiment, timing every acoustic model at the K > 0 of --inference_steps on
+                --nj threads; exp/contest/CONTEST.md and contest.png (skipped otherwise)
 Options (default):
   --stage ($stage) --stop_stage ($stop_stage) --corpus ($corpus) --nj ($nj) --python ($python)
   --data_dir ($data_dir) --dump_dir ($dump_dir) --exp_dir ($exp_dir) --conf_dir ($conf_dir)
@@ -101,6 +104,7 @@ esac
 case "$download" in true|false) ;; *) echo "$0: --download must be true or false" >&2; exit 2 ;; esac
 command -v tts-ebm >/dev/null || { echo "$0: tts-ebm is not on PATH (activate the venv)" >&2; exit 2; }
 
+recipes_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 log_dir="$exp_dir/logs"
 copy_synthesis_dir="$exp_dir/copy_synthesis" # ceiling row: the test set's reference mels vocoded
 reference_dir="$exp_dir/reference"           # ceiling row: the recordings themselves
@@ -312,6 +316,21 @@ if run_stage 8; then
         tts-ebm samples-page --exp-dir "$exp_dir" --out "$exp_dir/samples" --reference "$test_ref" \
         --texts "$test_text" --steps 0 "$main_steps" --no-progress
     log "stage 8: open $exp_dir/samples/index.html in a browser"
+fi
+
+if run_stage 9; then
+    contest_ks=$(for k in $inference_steps; do [ "$k" -gt 0 ] && echo "$k"; done | xargs)
+    if [[ " $criteria " == *" fm "* ]] && [ "$(wc -w <<<"$criteria")" -gt 1 ] && [ -n "$contest_ks" ]; then
+        log "stage 9: contest of $criteria at K in ($contest_ks)"
+        # shellcheck disable=SC2086  # criteria and contest_ks are lists
+        run_unit 9 contest "$exp_dir/contest/.done" \
+            "$python" "$recipes_dir/../benchmarks/contest.py" --dump "$dump_dir" \
+            --exp-dir "$exp_dir" --out "$exp_dir/contest" --conf-dir "$conf_dir" \
+            --criteria $criteria --ks $contest_ks --threads "$nj" --repeats 2
+        cat "$exp_dir/contest/CONTEST.md"
+    else
+        log "stage 9: contest skipped (needs fm and another criterion, and a K > 0)"
+    fi
 fi
 
 log "finished stages $stage-$stop_stage in ${SECONDS}s"
