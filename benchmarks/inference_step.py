@@ -36,11 +36,11 @@ from torch import Tensor
 
 from tts_ebm import samplers
 from tts_ebm.fields import EnergyField
-from tts_ebm.model.config import ModelConfig
+from tts_ebm.model.config import PRESETS, ModelConfig
 from tts_ebm.model.energy import EnergyNetwork
 from tts_ebm.model.layers import MaskedSelfAttention
 
-CONFIGS = {"tiny": ModelConfig.tiny, "ljspeech": ModelConfig.ljspeech}
+CONFIGS = list(PRESETS)
 Step = Callable[[Tensor], Tensor]
 
 
@@ -92,7 +92,7 @@ def timed(steps: dict[str, Step], x: Tensor, repeats: int) -> dict[str, dict[str
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size", choices=list(CONFIGS), default="ljspeech")
+    parser.add_argument("--size", choices=CONFIGS, default="ljspeech")
     parser.add_argument("--frames", type=int, default=500, help="utterance length (5.8 s)")
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--threads", type=int, default=2)
@@ -103,7 +103,7 @@ def main() -> int:
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    config = CONFIGS[args.size]()
+    config = ModelConfig.preset(args.size)
     net = EnergyNetwork(config)
     torch.nn.init.normal_(net.out.weight, std=0.02)  # a trained-like head: every layer counts
     net.eval().requires_grad_(False)

@@ -3,10 +3,13 @@
     python benchmarks/step_cost.py [--sizes tiny ljspeech] [--repeats 7] [--threads 2]
 
 For every (energy size, method) a fresh subprocess builds the energy network
-(`ModelConfig.tiny()` / `.ljspeech()`) and a batch of random 172-frame segments, then times
+(`ModelConfig.preset(size)`) and a batch of random 172-frame segments, then times
 `method` (median of --repeats after --warmup runs, CPU, --threads intra-op threads):
 - `fwd+bwd`: E(x, mu, mask).sum().backward(), the reference;
-- each registered criterion with default options: loss = criterion(E, x, mu, mask); backward.
+- each registered criterion with default options: loss = criterion(E, x, mu, mask); backward;
+- `ssm-jvp`: ssm's default loss (vr, one Rademacher projection) with the Hessian-vector product
+  by forward mode, torch.func.jvp over torch.func.grad, instead of a second backward pass (issue
+  12's candidate; same value and parameter gradient up to float error).
 mu requires grad, as in training where the criterion's gradient flows into the encoder.
 CPU time (process_time, all threads) is shown beside wall time because wall time on a
 shared, oversubscribed machine mostly measures the neighbours. Memory is the increase of the subprocess's peak resident set size (getrusage ru_maxrss)
@@ -30,25 +33,39 @@ from collections.abc import Callable
 import torch
 
 from tts_ebm import criteria
-from tts_ebm.model.config import ModelConfig
+from tts_ebm.model.config import PRESETS, ModelConfig
 from tts_ebm.model.energy import EnergyNetwork
 
 BASELINE = "fwd+bwd"
-CONFIGS: dict[str, Callable[[], ModelConfig]] = {
-    "tiny": ModelConfig.tiny,
-    "ljspeech": ModelConfig.ljspeech,
-}
+SSM_JVP = "ssm-jvp"
+
+
+def ssm_jvp_loss(net: EnergyNetwork, x: torch.Tensor, mu: torch.Tensor,
+                 mask: torch.Tensor) -> torch.Tensor:
+    """ssm (vr, one Rademacher projection v): -v^T H v + ||grad E||^2 / 2 per valid element,
+    H v by forward-over-reverse differentiation."""
+    v = (torch.randint(0, 2, x.shape).to(x.dtype) * 2 - 1) * mask
+
+    def grad_energy(z: torch.Tensor) -> torch.Tensor:
+        return torch.func.grad(lambda y: net(y, mu, mask).sum())(z)
+
+    grad, hv = torch.func.jvp(grad_energy, (x,), (v,))
+    n = mask.sum() * x.shape[1]
+    return (-(hv * v).sum() + 0.5 * ((grad * mask) ** 2).sum()) / n
+CONFIGS = list(PRESETS)
 
 
 def make_step(method: str, net: EnergyNetwork, x: torch.Tensor, mu: torch.Tensor,
               mask: torch.Tensor) -> Callable[[], None]:
     """One training step of `method` on fixed inputs, gradients cleared first."""
-    criterion = None if method == BASELINE else criteria.build(method)
+    criterion = None if method in (BASELINE, SSM_JVP) else criteria.build(method)
 
     def step() -> None:
         net.zero_grad(set_to_none=True)
         mu.grad = None
-        if criterion is None:
+        if method == SSM_JVP:
+            loss = ssm_jvp_loss(net, x, mu, mask)
+        elif criterion is None:
             loss = net(x, mu, mask).sum()
         else:
             loss, _ = criterion(net, x, mu, mask)
@@ -62,7 +79,7 @@ def measure(size: str, method: str, batch: int, frames: int, warmup: int, repeat
     """Median wall and CPU time per step (ms) and peak-RSS increase (MiB), in this process."""
     torch.set_num_threads(threads)
     torch.manual_seed(0)
-    cfg = CONFIGS[size]()
+    cfg = ModelConfig.preset(size)
     net = EnergyNetwork(cfg)
     # The quadratic head's output layer starts at zero; use a trained-like non-zero head so
     # every layer takes part in the backward pass.
@@ -97,9 +114,10 @@ def run_isolated(args: argparse.Namespace, size: str, method: str, batch: int) -
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", nargs="+", default=list(CONFIGS), choices=list(CONFIGS))
+    parser.add_argument("--sizes", nargs="+", default=["tiny", "ljspeech"], choices=CONFIGS)
     parser.add_argument("--criteria", nargs="+", default=None,
-                        help=f"default: all registered ({', '.join(criteria.names())})")
+                        help=f"default: all registered ({', '.join(criteria.names())}) and "
+                        f"{SSM_JVP}")
     parser.add_argument("--batch-tiny", type=int, default=8)
     parser.add_argument("--batch-ljspeech", type=int, default=2)
     parser.add_argument("--frames", type=int, default=172, help="segment length (2 s)")
@@ -116,7 +134,7 @@ def main() -> int:
                                  args.repeats, args.threads)))
         return 0
 
-    methods = [BASELINE] + (args.criteria or criteria.names())
+    methods = [BASELINE] + (args.criteria or [*criteria.names(), SSM_JVP])
     print(f"CPU, {args.threads} threads, {args.frames}-frame segments, median of "
           f"{args.repeats} steps after {args.warmup} warm-up; memory = peak RSS increase; "
           f"load average at start {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs.\n")
@@ -125,7 +143,7 @@ def main() -> int:
     print("|---|---|---|---|---|---|---|---|---|")
     for size in args.sizes:
         batch = args.batch_tiny if size == "tiny" else args.batch_ljspeech
-        n_params = sum(p.numel() for p in EnergyNetwork(CONFIGS[size]()).parameters())
+        n_params = sum(p.numel() for p in EnergyNetwork(ModelConfig.preset(size)).parameters())
         base: dict = {}
         for method in methods:
             r = run_isolated(args, size, method, batch)

@@ -50,6 +50,13 @@ def worker(args: argparse.Namespace) -> None:
     from tts_ebm.training.config import load_config
     from tts_ebm.training.train import train
 
+    class Compile(Callback):
+        """torch.compile the field's network (the per-step hot path) before training."""
+
+        def on_fit_start(self, trainer, pl_module) -> None:
+            field = pl_module.model.field
+            field.network = torch.compile(field.network)
+
     class Clock(Callback):
         def on_train_batch_start(self, trainer, *_: object) -> None:
             if trainer.global_step == args.warmup:
@@ -69,10 +76,15 @@ def worker(args: argparse.Namespace) -> None:
     ]
     if args.batch_size:
         overrides.append(f"data.batch_size={args.batch_size}")
+    if args.threads:
+        overrides.append(f"trainer.cpu_threads={args.threads}")
+    if args.loader_workers is not None:
+        overrides.append(f"data.num_workers={args.loader_workers}")
     config = load_config(Path(args.conf_dir) / f"{args.worker}.yaml", overrides)
     clock = Clock()
+    callbacks = [Compile(), clock] if args.compile else [clock]
     with tempfile.TemporaryDirectory() as out:
-        summary = train(config, out, callbacks=[clock], progress=False)
+        summary = train(config, out, callbacks=callbacks, progress=False)
         if torch.cuda.is_available() and args.device == "cuda":
             torch.cuda.synchronize()
             peak = torch.cuda.max_memory_allocated() / 2**20
@@ -92,6 +104,14 @@ def worker(args: argparse.Namespace) -> None:
     )
 
 
+def layout_flags(threads: int | None, loader_workers: int | None, compile_: bool) -> list[str]:
+    """Worker options for one way of using the cores (None: the config's setting)."""
+    flags = ["--threads", str(threads)] if threads else []
+    if loader_workers is not None:
+        flags += ["--loader-workers", str(loader_workers)]
+    return flags + (["--compile"] if compile_ else [])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--conf-dir", default=str(ROOT / "egs/mini/conf"))
@@ -109,6 +129,9 @@ def main() -> None:
         metavar=("MIN", "MAX"),
         help="utterance lengths of the synthetic dump",
     )
+    parser.add_argument("--threads", type=int, help="override trainer.cpu_threads")
+    parser.add_argument("--loader-workers", type=int, help="override data.num_workers")
+    parser.add_argument("--compile", action="store_true", help="torch.compile the field network")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--dump", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -137,6 +160,7 @@ def main() -> None:
             ]
             if args.batch_size:
                 command += ["--batch-size", str(args.batch_size)]
+            command += layout_flags(args.threads, args.loader_workers, args.compile)
             done = subprocess.run(command, check=False, capture_output=True, text=True)
             if done.returncode:
                 sys.exit(f"{criterion} failed:\n{done.stderr[-3000:]}")
