@@ -15,7 +15,8 @@ On one feature dump, in one run on one machine:
 5. writes OUT/contest.json, OUT/CONTEST.md (every row; per metric the best K of each system;
    whether delta reaches fm's K=10 quality at <= 0.6x its wall time) and OUT/contest.png
    (quality against acoustic-model wall time, 95 % intervals).
-Finished steps are kept (train_summary.json, .done markers): rerunning continues. A recipe's
+Finished steps are kept (train_summary.json, .done markers, the timings in contest.json unless
+--retime): rerunning continues. A recipe's
 experiment folder has the same layout (<criterion>/train, synth_K<k>, eval_K<k>), so
 `--exp-dir` pointed at it (stage 9 of recipes/tts.sh) reuses its runs and only adds the timing.
 
@@ -134,6 +135,20 @@ def time_acoustic_models(
     return best
 
 
+def saved_timings(path: Path, names: list[str], ks: list[int], steps: int,
+                  threads: int) -> dict[tuple[str, int], dict[str, float]] | None:
+    """The timings of an earlier run of the same contest (systems, K, steps, threads), if any."""
+    if not path.is_file():
+        return None
+    saved = json.loads(path.read_text(encoding="utf-8"))
+    if saved.get("steps") != steps or saved.get("threads") != threads:
+        return None
+    timings = {(r["system"], r["K"]): {key: r[key] for key in ("wall_s", "audio_s", "rtf")}
+               for r in saved.get("rows", [])}
+    wanted = {(name, k) for name in names for k in ks}
+    return timings if wanted <= timings.keys() else None
+
+
 def summary_value(metrics: dict, key: str) -> tuple[float | None, float | None]:
     row = metrics.get("summary", {}).get(key) or {}
     return row.get("mean"), row.get("ci95")
@@ -182,11 +197,23 @@ def fmt(mean: float | None, ci: float | None) -> str:
     return f"{mean:.3f}" + (f" ± {ci:.3f}" if ci is not None else "")
 
 
-def plot(rows: list[dict], names: list[str], path: Path) -> None:
+def read_ceiling(exp: Path) -> dict[str, float]:
+    """Copy synthesis (the reference mels through the same vocoder) of a recipe's experiment:
+    the quality a perfect acoustic model would reach; empty when it was not evaluated."""
+    path = exp / "copy_synthesis" / "eval" / "metrics.json"
+    if not path.is_file():
+        return {}
+    metrics = json.loads(path.read_text(encoding="utf-8"))
+    return {key: value for key in METRICS
+            if (value := summary_value(metrics, key)[0]) is not None}
+
+
+def plot(rows: list[dict], names: list[str], ceiling: dict[str, float], path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullFormatter, ScalarFormatter
 
     keys = [k for k in METRICS if any(r.get(k) is not None for r in rows)]
     fig, axes = plt.subplots(1, max(len(keys), 1), figsize=(4.5 * max(len(keys), 1), 3.8),
@@ -204,7 +231,11 @@ def plot(rows: list[dict], names: list[str], path: Path) -> None:
             for r in mine:
                 ax.annotate(f"K={r['K']}", (r["wall_s"], r[key]), textcoords="offset points",
                             xytext=(3, 3), fontsize=7)
+        if key in ceiling:
+            ax.axhline(ceiling[key], color="grey", linestyle="--", label="copy synthesis")
         ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(ScalarFormatter())
+        ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_xlabel("acoustic-model wall time over the test set (s)")
         ax.set_ylabel(f"{label} ({'higher' if higher else 'lower'} is better)")
         ax.grid(alpha=0.3)
@@ -240,6 +271,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="torch threads for the wall-time measurement (default: 2)")
     parser.add_argument("--repeats", type=int, default=3,
                         help="timed passes over the test set; the fastest counts (default: 3)")
+    parser.add_argument("--retime", action="store_true",
+                        help="time the acoustic models again even if OUT/contest.json has "
+                        "timings of the same systems, K, steps and threads")
     parser.add_argument("--param-tolerance", type=float, default=0.10,
                         help="largest relative parameter difference allowed (default: 0.10)")
     parser.add_argument("--train-args", type=shlex.split, default=[],
@@ -281,8 +315,10 @@ def main(argv: list[str] | None = None) -> int:
         raise UserInputError(f"the systems must be trained for the same {steps} steps; "
                              f"{unequal} differ: retrain them or use another --exp-dir")
 
-    timings = time_acoustic_models(checkpoints, [text for _, text in test], args.ks,
-                                   args.threads, args.repeats)
+    timings = saved_timings(out / "contest.json", names, args.ks, steps, args.threads)
+    if timings is None or args.retime:
+        timings = time_acoustic_models(checkpoints, [text for _, text in test], args.ks,
+                                       args.threads, args.repeats)
 
     rows = []
     for name in names:
@@ -307,6 +343,7 @@ def main(argv: list[str] | None = None) -> int:
 
     (out / "contest.json").write_text(json.dumps(
         {"steps": steps, "threads": args.threads, "test_utterances": len(test),
+         "copy_synthesis": read_ceiling(exp),
          "dump": str(args.dump), "rows": rows}, indent=2) + "\n", encoding="utf-8")
     header = ["| system | field | params | K | acoustic wall s | RTF | "
               + " | ".join(label for label, _ in METRICS.values()) + " |",
@@ -314,6 +351,10 @@ def main(argv: list[str] | None = None) -> int:
     table = [f"| {r['system']} | {r['field']} | {r['params']:,} | {r['K']} | {r['wall_s']:.3f} "
              f"| {r['rtf']:.4f} | "
              + " | ".join(fmt(r[key], r[key + "_ci95"]) for key in METRICS) + " |" for r in rows]
+    ceiling = read_ceiling(exp)
+    if ceiling:
+        table.insert(0, "| copy synthesis (ceiling) | – | – | – | – | – | "
+                     + " | ".join(fmt(ceiling.get(key), None) for key in METRICS) + " |")
     report = [
         f"# Contest: {', '.join(names)} at {steps} training steps each",
         "",
@@ -328,7 +369,7 @@ def main(argv: list[str] | None = None) -> int:
         "![quality vs wall time](contest.png)", "",
     ]
     (out / "CONTEST.md").write_text("\n".join(report), encoding="utf-8")
-    plot(rows, names, out / "contest.png")
+    plot(rows, names, ceiling, out / "contest.png")
     print("\n".join(report))
     print(f"wrote {out / 'CONTEST.md'}, {out / 'contest.json'}, {out / 'contest.png'}")
     return 0

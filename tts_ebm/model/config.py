@@ -123,7 +123,8 @@ PRESETS: dict[str, dict[str, Any]] = {
     "small": {**_CPU_SHARED, "encoder_channels": 128, "encoder_filter_channels": 512,
               "encoder_layers": 4, "encoder_prenet_layers": 2, "duration_channels": 128,
               "energy_channels": 64, "energy_filter_channels": 256, "segment_frames": 64},
-    # 5.65 M: meant for a CPU benchmark recipe of about an hour of training (not yet measured).
+    # 5.65 M: between small and ljspeech, for longer CPU runs; no recipe uses it yet (the CPU
+    # benchmark is bound by evaluation on 2 cores and trains `small` 3.4x longer instead).
     "base": {**_CPU_SHARED, "encoder_channels": 192, "encoder_filter_channels": 768,
              "encoder_layers": 4, "encoder_prenet_layers": 3, "encoder_dropout": 0.05,
              "duration_channels": 192, "duration_dropout": 0.05, "energy_channels": 96,

@@ -1,0 +1,83 @@
+"""benchmarks/contest.py's verdicts: the equal-size check, the goal check and the reuse of timings
+(the parts that decide what the contest claims; training and timing themselves are not run)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from tts_ebm.errors import UserInputError
+
+_PATH = Path(__file__).resolve().parents[1] / "benchmarks" / "contest.py"
+_SPEC = importlib.util.spec_from_file_location("contest", _PATH)
+contest = importlib.util.module_from_spec(_SPEC)
+sys.modules["contest"] = contest
+_SPEC.loader.exec_module(contest)
+
+CONF_DIR = Path(__file__).resolve().parents[1] / "egs" / "mini" / "conf"
+
+
+def row(system: str, k: int, wall_s: float, wer: float, p808: float) -> dict:
+    return {"system": system, "K": k, "wall_s": wall_s, "wer": wer, "wer_ci95": 0.05,
+            "dnsmos_p808": p808, "dnsmos_p808_ci95": 0.03, "mel_fd": None, "mcd_db": None}
+
+
+def test_the_mini_configs_are_equal_in_size_and_a_wider_one_is_refused(tmp_path):
+    counts = contest.parameter_counts(CONF_DIR, ["delta", "dsm", "fm"], 0.10)
+    assert counts["delta"]["params"] == counts["dsm"]["params"]
+    assert abs(counts["fm"]["params"] / counts["delta"]["params"] - 1) < 0.01
+    assert counts["fm"]["field"] == "velocity" and counts["delta"]["field"] == "energy"
+    wide = tmp_path / "fm.yaml"
+    wide.write_text((CONF_DIR / "fm.yaml").read_text().replace(
+        "  preset: small", "  preset: small\n  energy_channels: 256"))
+    (tmp_path / "delta.yaml").write_text((CONF_DIR / "delta.yaml").read_text())
+    with pytest.raises(UserInputError, match="more than 10% apart"):
+        contest.parameter_counts(tmp_path, ["delta", "fm"], 0.10)
+
+
+def test_goal_takes_the_fastest_delta_that_reaches_fm_at_ten_steps():
+    rows = [row("fm", 10, 10.0, wer=0.40, p808=3.0), row("fm", 1, 1.0, wer=0.6, p808=2.5),
+            row("delta", 1, 3.0, wer=0.45, p808=3.1), row("delta", 2, 5.0, wer=0.39, p808=3.2),
+            row("delta", 4, 8.0, wer=0.35, p808=3.3)]
+    lines = contest.goal_lines(rows)
+    wer, p808 = lines
+    assert "delta K=2 (0.390) reaches fm K=10 (0.400) at 0.50x" in wer and "meets" in wer
+    assert "delta K=1 (3.100) reaches fm K=10 (3.000) at 0.30x" in p808 and "meets" in p808
+    rows[3]["wer"] = 0.41  # now only K=4 reaches fm's WER, at 0.8x its time
+    assert "K=4" in contest.goal_lines(rows)[0] and "misses" in contest.goal_lines(rows)[0]
+    rows[4]["wer"] = 0.5
+    assert "does not reach" in contest.goal_lines(rows)[0]
+    assert contest.goal_lines(rows[2:]) == ["(goal check needs delta and fm at K=10)"]
+
+
+def test_best_rows_pick_the_best_point_estimate_per_direction():
+    rows = [row("delta", 1, 1.0, wer=0.5, p808=3.0), row("delta", 4, 4.0, wer=0.3, p808=2.9)]
+    best = "\n".join(contest.best_rows(rows, ["delta"]))
+    assert "| WER | delta | 4 | 0.300 ± 0.050 | 4.000 |" in best
+    assert "| DNSMOS P.808 | delta | 1 | 3.000 ± 0.030 | 1.000 |" in best
+
+
+def test_saved_timings_are_reused_only_for_the_same_contest(tmp_path):
+    path = tmp_path / "contest.json"
+    assert contest.saved_timings(path, ["delta"], [1], 100, 2) is None
+    timing = {"wall_s": 2.0, "audio_s": 100.0, "rtf": 0.02}
+    path.write_text(json.dumps({"steps": 100, "threads": 2, "rows": [
+        {"system": "delta", "K": 1, **timing}, {"system": "fm", "K": 1, **timing}]}))
+    assert contest.saved_timings(path, ["delta", "fm"], [1], 100, 2) == {
+        ("delta", 1): timing, ("fm", 1): timing}
+    assert contest.saved_timings(path, ["delta"], [1, 2], 100, 2) is None  # K=2 never timed
+    assert contest.saved_timings(path, ["delta"], [1], 200, 2) is None  # other training
+    assert contest.saved_timings(path, ["delta"], [1], 100, 1) is None  # other threads
+
+
+def test_ceiling_is_the_copy_synthesis_means(tmp_path):
+    assert contest.read_ceiling(tmp_path) == {}
+    metrics = tmp_path / "copy_synthesis" / "eval" / "metrics.json"
+    metrics.parent.mkdir(parents=True)
+    metrics.write_text(json.dumps({"summary": {"wer": {"mean": 0.25, "ci95": 0.05},
+                                               "dnsmos_p808": {"mean": 3.29, "ci95": 0.04}}}))
+    assert contest.read_ceiling(tmp_path) == {"wer": 0.25, "dnsmos_p808": 3.29}
