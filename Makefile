@@ -24,7 +24,7 @@ test-all: setup  ## including the slow tests
 demo: setup  ## offline mini recipe: corpus -> train -> synthesise -> evaluate -> listening test
 	PATH=$(abspath $(BIN)):$$PATH bash egs/mini/run.sh
 
-bench: setup  ## CPU benchmark recipe (<= 90 min on 2 cores): delta, dsm and fm on 100 test sentences
+bench: setup  ## CPU benchmark recipe (about 1.5 h on 2 cores): delta, dsm and fm on 100 test sentences
 	PATH=$(abspath $(BIN)):$$PATH bash egs/mini_bench/run.sh
 
 mutation: setup  ## mutation testing of the core with mutmut (~1 h on 2 cores; not in CI)
