@@ -9,7 +9,9 @@ For every (energy size, method) a fresh subprocess builds the energy network
 - each registered criterion with default options: loss = criterion(E, x, mu, mask); backward;
 - `ssm-jvp`: ssm's default loss (vr, one Rademacher projection) with the Hessian-vector product
   by forward mode, torch.func.jvp over torch.func.grad, instead of a second backward pass (issue
-  12's candidate; same value and parameter gradient up to float error).
+  12's candidate). Its loss equals ssm's, but backpropagating it to the parameters through the
+  functorch transforms gave gradients 10 % (relative L2) away from ssm's, in float64 too: a
+  cost measurement only, not a replacement.
 mu requires grad, as in training where the criterion's gradient flows into the encoder.
 CPU time (process_time, all threads) is shown beside wall time because wall time on a
 shared, oversubscribed machine mostly measures the neighbours. Memory is the increase of the subprocess's peak resident set size (getrusage ru_maxrss)
@@ -38,6 +40,7 @@ from tts_ebm.model.energy import EnergyNetwork
 
 BASELINE = "fwd+bwd"
 SSM_JVP = "ssm-jvp"
+CONFIGS = list(PRESETS)
 
 
 def ssm_jvp_loss(net: EnergyNetwork, x: torch.Tensor, mu: torch.Tensor,
@@ -52,7 +55,6 @@ def ssm_jvp_loss(net: EnergyNetwork, x: torch.Tensor, mu: torch.Tensor,
     grad, hv = torch.func.jvp(grad_energy, (x,), (v,))
     n = mask.sum() * x.shape[1]
     return (-(hv * v).sum() + 0.5 * ((grad * mask) ** 2).sum()) / n
-CONFIGS = list(PRESETS)
 
 
 def make_step(method: str, net: EnergyNetwork, x: torch.Tensor, mu: torch.Tensor,
