@@ -16,9 +16,9 @@ On one feature dump, in one run on one machine:
    whether delta reaches fm's K=10 quality at <= 0.6x its wall time) and OUT/contest.png
    (quality against acoustic-model wall time, 95 % intervals).
 Finished steps are kept (train_summary.json, .done markers, the timings in contest.json unless
---retime): rerunning continues. A recipe's
-experiment folder has the same layout (<criterion>/train, synth_K<k>, eval_K<k>), so
-`--exp-dir` pointed at it (stage 9 of recipes/tts.sh) reuses its runs and only adds the timing.
+--retime): rerunning continues. A recipe's experiment folder has the same layout
+(<criterion>/train, synth_K<k>, eval_K<k>), so `--exp-dir` pointed at it (stage 9 of
+recipes/tts.sh) reuses its runs and only adds the timing.
 
   .venv/bin/python benchmarks/contest.py --dump egs/mini/dump/mini \\
       --test-ref egs/mini/dump/mini/test_ref_wavs --conf-dir egs/mini/conf --out exp/contest \\
@@ -341,9 +341,10 @@ def main(argv: list[str] | None = None) -> int:
                 row[key], row[key + "_ci95"] = summary_value(metrics, key)
             rows.append(row)
 
+    ceiling = read_ceiling(exp)
     (out / "contest.json").write_text(json.dumps(
         {"steps": steps, "threads": args.threads, "test_utterances": len(test),
-         "copy_synthesis": read_ceiling(exp),
+         "copy_synthesis": ceiling,
          "dump": str(args.dump), "rows": rows}, indent=2) + "\n", encoding="utf-8")
     header = ["| system | field | params | K | acoustic wall s | RTF | "
               + " | ".join(label for label, _ in METRICS.values()) + " |",
@@ -351,7 +352,6 @@ def main(argv: list[str] | None = None) -> int:
     table = [f"| {r['system']} | {r['field']} | {r['params']:,} | {r['K']} | {r['wall_s']:.3f} "
              f"| {r['rtf']:.4f} | "
              + " | ".join(fmt(r[key], r[key + "_ci95"]) for key in METRICS) + " |" for r in rows]
-    ceiling = read_ceiling(exp)
     if ceiling:
         table.insert(0, "| copy synthesis (ceiling) | – | – | – | – | – | "
                      + " | ".join(fmt(ceiling.get(key), None) for key in METRICS) + " |")
