@@ -7,7 +7,6 @@ dicts, lists, strings and numbers, so that it loads with `torch.load(weights_onl
 
 from __future__ import annotations
 
-import pickle
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from tts_ebm.text import SymbolTable
 from tts_ebm.training.config import ExperimentConfig
 
 FORMAT_VERSION = 1  # bump when the "tts_ebm" entry changes incompatibly
+ZIP_MAGIC = b"PK\x03\x04"  # torch.save has written zip archives since PyTorch 1.6
 
 
 def make_payload(
@@ -61,17 +61,8 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
         raise UserInputError(f"checkpoint not found: {path}")
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as error:
-        if "Weights only load failed" in str(error):
-            raise UserInputError(
-                f"{path}: refused to load: it holds Python objects beyond plain weights "
-                "(tts-ebm checkpoints load with torch.load(weights_only=True))"
-            ) from error
-        raise UserInputError(f"{path}: not a PyTorch checkpoint ({error})") from error
-    except (RuntimeError, EOFError, OSError, ValueError) as error:
-        raise UserInputError(
-            f"{path}: cannot read the checkpoint (truncated or corrupt file?): {error}"
-        ) from error
+    except Exception as error:  # on a foreign file torch's unpickler raises any type (IndexError...)
+        raise _load_error(path, error) from error
     if not isinstance(checkpoint, dict) or "tts_ebm" not in checkpoint:
         raise UserInputError(f"{path}: not a tts-ebm checkpoint (no 'tts_ebm' entry)")
     payload = checkpoint["tts_ebm"]
@@ -83,6 +74,24 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
             f"supported; this tts-ebm {__version__} reads format {FORMAT_VERSION}"
         )
     return checkpoint
+
+
+def _load_error(path: Path, error: Exception) -> UserInputError:
+    """Why torch.load failed, in the user's terms: Python objects, not a checkpoint, or damage."""
+    if "allowed global" in str(error) or "Unsupported global" in str(error):
+        return UserInputError(
+            f"{path}: refused to load: it holds Python objects beyond plain weights "
+            "(tts-ebm checkpoints load with torch.load(weights_only=True))"
+        )
+    with path.open("rb") as file:
+        if file.read(4) != ZIP_MAGIC:
+            return UserInputError(
+                f"{path}: not a PyTorch checkpoint (torch.save writes a zip archive; "
+                "this file is not one)"
+            )
+    return UserInputError(
+        f"{path}: cannot read the checkpoint (truncated or corrupt file?): {error}"
+    )
 
 
 def load_for_inference(path: str | Path, device: str | torch.device = "cpu") -> InferenceBundle:
