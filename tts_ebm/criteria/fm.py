@@ -56,6 +56,10 @@ class FM(Criterion):
         if self.temperature <= 0:
             raise UserInputError(f"fm temperature must be > 0, got {self.temperature}")
 
+    def sample_t(self, batch: int, like: Tensor) -> Tensor:
+        """(B, 1, 1) path times."""
+        return sample_times(batch, like, self.time_sampling, self.logit_mean, self.logit_std)
+
     def loss_at(
         self, field: Field | EnergyFn, x: Tensor, mu: Tensor, mask: Tensor, t: Tensor,
         eps: Tensor,
@@ -77,6 +81,6 @@ class FM(Criterion):
         mask: Tensor,
         negatives: Tensor | None = None,
     ) -> tuple[Tensor, Logs]:
-        t = sample_times(x.shape[0], x, self.time_sampling, self.logit_mean, self.logit_std)
+        t = self.sample_t(x.shape[0], x)
         loss = self.loss_at(field, x, mu, mask, t, randn_like_masked(x, mask))
         return loss, {"fm": loss.detach()}
