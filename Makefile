@@ -15,11 +15,15 @@ $(STAMP): pyproject.toml scripts/install_system_deps.sh
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $(STAMP)
 
+# One pytest worker per core (pytest-xdist), each test file on one worker so that module
+# fixtures are built once, one thread per worker so the workers do not fight over the cores.
+PYTEST := OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -n auto --dist loadfile
+
 test: setup  ## fast CPU test suite (what CI runs)
-	$(BIN)/python -m pytest -q
+	$(PYTEST)
 
 test-all: setup  ## including the slow tests
-	$(BIN)/python -m pytest -q -m ''
+	$(PYTEST) -m ''
 
 demo: setup  ## offline mini recipe: corpus -> train -> synthesise -> evaluate -> listening test
 	PATH=$(abspath $(BIN)):$$PATH bash egs/mini/run.sh

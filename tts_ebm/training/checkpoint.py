@@ -78,7 +78,7 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
 
 def _load_error(path: Path, error: Exception) -> UserInputError:
     """Why torch.load failed, in the user's terms: Python objects, not a checkpoint, or damage."""
-    if "allowed global" in str(error) or "Unsupported global" in str(error):
+    if "Unsupported global" in str(error):  # torch's weights-only refusal of a Python object
         return UserInputError(
             f"{path}: refused to load: it holds Python objects beyond plain weights "
             "(tts-ebm checkpoints load with torch.load(weights_only=True))"
