@@ -158,3 +158,59 @@ def test_langevin_noise_stays_off_padded_frames():
     x, _ = samplers.build("langevin", steps=3, step_size=0.1)(
         quadratic, x0, mu, mask, torch.Generator().manual_seed(0))
     assert torch.equal(x[1, :, 2:], x0[1, :, 2:]) and torch.isfinite(x).all()
+
+
+# --- found loose by the mutation run --------------------------------------------------------------
+
+
+def test_grad_norms_are_the_rms_per_valid_mel_element():
+    # a uniform error e gives grad e / S2 on each of the 3 bins x 4 frames: RMS |e| / S2;
+    # the padded utterance counts its 2 valid frames x 3 bins only
+    x0, mu, mask = starts([0.3, -0.6])
+    mask[1, :, 2:] = 0
+    _, trace = samplers.build("gd", steps=1, step_size=0.1)(quadratic, x0, mu, mask)
+    assert trace.grad_norms[0].tolist() == pytest.approx([0.3 / S2, 0.6 / S2])
+    assert samplers.base.n_valid_elements(torch.zeros(2, 1, 4), 80).tolist() == [1.0, 1.0]
+    assert samplers.base.n_valid_elements(mask[:, :, :1], 1).tolist() == [1.0, 1.0]
+
+
+def test_an_rms_equal_to_the_tolerance_still_steps():
+    x0, mu, mask = starts([S2, S2])  # RMS gradient exactly 1.0
+    x, trace = samplers.build("gd", steps=1, step_size=0.1, tol=1.0)(quadratic, x0, mu, mask)
+    assert trace.steps_taken == 1 and not torch.equal(x, x0)
+
+
+class SecondWakesUp(Field):
+    """g = x - mu for utterance 0; (x - mu)(1 - t) for utterance 1: no pull at t = 1."""
+
+    def evaluate(self, x, mu, mask, t=None, *, differentiable=False) -> FieldValue:
+        scale = torch.stack([torch.ones_like(t[0]), 1 - t[1]]).view(-1, 1, 1)
+        return FieldValue(vector=(x - mu) * scale * mask,
+                          energy=x.new_full((x.shape[0],), math.nan))
+
+
+def test_a_frozen_utterance_stays_frozen_when_its_field_wakes_up():
+    # utterance 1 is frozen by tol at the first step (t = 1); its pull grows later, but a
+    # frozen utterance must not move again
+    mu, mask, x0 = torch.zeros(2, 3, 4), torch.ones(2, 1, 4), torch.ones(2, 3, 4)
+    sampler = samplers.build("gd", steps=4, step_size=0.25, tol=1e-3)
+    x, trace = sampler(SecondWakesUp(), x0, mu, mask)
+    assert trace.steps_taken == 4
+    assert torch.equal(x[1], x0[1]) and not torch.equal(x[0], x0[0])
+
+
+def test_langevin_step_by_hand_in_float64():
+    """x1 = x0 - eta grad + sqrt(2 eta) lambda eps, eps drawn from the generator in x's dtype."""
+    x0, mu, mask = (t.double() for t in starts([1.0, -1.0]))
+    sampler = samplers.build("langevin", steps=1, step_size=0.1, noise_scale=0.5)
+    x, _ = sampler(quadratic, x0, mu, mask, torch.Generator().manual_seed(3))
+    eps = torch.randn(x0.shape, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+    expected = x0 - 0.1 * (x0 - mu - 1.0) / S2 + (2 * 0.1) ** 0.5 * 0.5 * eps
+    torch.testing.assert_close(x, expected, rtol=0, atol=1e-12)
+
+
+def test_euler_names_its_fixed_step_sizes_exactly():
+    message = ("the euler sampler's step sizes are its time grid (1/K each): leave step_size "
+               "and step_size_end unset, or use the gd sampler for other step sizes")
+    with pytest.raises(UserInputError, match=f"^{re.escape(message)}$"):
+        samplers.build("euler", steps=4, step_size=0.1)
