@@ -1,13 +1,19 @@
-"""Shared fixtures: small synthetic audio files (no network, no corpus needed)."""
+"""Shared fixtures: small synthetic audio files, no network for any test, a Hub client that
+only sees 127.0.0.1 or its cache."""
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable
 from pathlib import Path
 
+import huggingface_hub.constants
 import numpy as np
 import pytest
 import soundfile as sf
+
+LOOPBACK_HOSTS = ("127.0.0.1", b"127.0.0.1", "localhost", b"localhost", "::1", b"::1")
+OFFLINE_ENDPOINT = "http://127.0.0.1:9"  # never contacted: HF_HUB_OFFLINE is set with it
 
 
 def write_tone(
@@ -31,3 +37,46 @@ def write_tone(
 def make_wav(tmp_path: Path) -> Callable[..., Path]:
     """make_wav(name, **write_tone options) -> path of a tone wav under tmp_path."""
     return lambda name, **options: write_tone(tmp_path / name, **options)
+
+
+@pytest.fixture(autouse=True)
+def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Name resolution answers only for the loopback host: no test can reach the network."""
+    resolve = socket.getaddrinfo
+
+    def loopback(host, *args, **kwargs):
+        if host not in LOOPBACK_HOSTS:
+            raise socket.gaierror(f"tests may not use the network (asked for {host!r})")
+        return resolve(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", loopback)
+
+
+def point_hub_client_at(monkeypatch: pytest.MonkeyPatch, endpoint: str, cache: Path) -> None:
+    """The Hugging Face client online against `endpoint` (no proxies) with an empty cache.
+
+    The client reads its constants at import, download URLs included, so they are patched too.
+    """
+    for proxy in ("http_proxy", "https_proxy", "all_proxy"):  # nothing may relay a request
+        monkeypatch.delenv(proxy, raising=False)
+        monkeypatch.delenv(proxy.upper(), raising=False)
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setenv("HF_ENDPOINT", endpoint)
+    monkeypatch.setattr(huggingface_hub.constants, "ENDPOINT", endpoint)
+    monkeypatch.setattr(huggingface_hub.constants, "HUGGINGFACE_CO_URL_TEMPLATE",
+                        endpoint + "/{repo_id}/resolve/{revision}/{filename}")
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(cache))
+
+
+@pytest.fixture
+def offline_hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty Hub cache with HF_HUB_OFFLINE=1 (constants are read at import, so patch both)."""
+    cache = tmp_path / "hub"
+    cache.mkdir()
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_CACHE", str(cache))
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(cache))
+    monkeypatch.setattr(huggingface_hub.constants, "ENDPOINT", OFFLINE_ENDPOINT)
+    return cache

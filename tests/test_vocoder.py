@@ -10,11 +10,11 @@ import threading
 import time
 from pathlib import Path
 
-import huggingface_hub.constants
 import numpy as np
 import pytest
 import soundfile as sf
 import torch
+from conftest import point_hub_client_at
 
 import vocoder
 from tts_ebm.errors import UserInputError
@@ -61,18 +61,6 @@ def _write_checkpoint(directory: Path, config: dict, name: str = "g_02500000", s
     torch.save({"generator": generator.state_dict()}, path)
     (directory / "config.json").write_text(json.dumps(config))
     return path
-
-
-@pytest.fixture
-def offline_hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An empty Hub cache with HF_HUB_OFFLINE=1 (constants are read at import, so patch both)."""
-    cache = tmp_path / "hub"
-    cache.mkdir()
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("HF_HUB_CACHE", str(cache))
-    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
-    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(cache))
-    return cache
 
 
 def test_v1_names_shapes_and_size_match_the_original() -> None:
@@ -235,15 +223,7 @@ def local_endpoint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """Point the Hub client at a port on 127.0.0.1 (and nowhere else), online, empty cache."""
 
     def point_at(port: int) -> None:
-        endpoint = f"http://127.0.0.1:{port}"
-        for proxy in ("http_proxy", "https_proxy", "all_proxy"):  # nothing may relay the probe
-            monkeypatch.delenv(proxy, raising=False)
-            monkeypatch.delenv(proxy.upper(), raising=False)
-        monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-        monkeypatch.setenv("HF_ENDPOINT", endpoint)
-        monkeypatch.setattr(huggingface_hub.constants, "ENDPOINT", endpoint)
-        monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
-        monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+        point_hub_client_at(monkeypatch, f"http://127.0.0.1:{port}", tmp_path / "hub")
 
     return point_at
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import pickle
 import urllib.error
 import urllib.request
 from pathlib import Path, PurePosixPath
@@ -19,6 +18,7 @@ from huggingface_hub import hf_hub_download
 from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError, LocalEntryNotFoundError
 
 from tts_ebm.errors import UserInputError
+from tts_ebm.weights_file import load_weights_only
 from vocoder.hifigan import HiFiGANConfig
 from vocoder.spec import VocoderSpec
 
@@ -68,9 +68,11 @@ def fetch_hf(spec: VocoderSpec) -> tuple[Path, Path]:
     try:
         checkpoint = _hub_file(spec, spec.filename, offline)
     except LocalEntryNotFoundError as error:
+        hub = f"the Hub ({huggingface_hub.constants.ENDPOINT})"
+        why = (f"{hub} cannot be reached (offline or HF_HUB_OFFLINE=1)" if offline
+               else f"{hub} answered but did not serve it ({error})")  # e.g. a 5xx, a proxy
         raise VocoderUnavailableError(
-            f"vocoder {where} is not in the Hugging Face cache and the Hub "
-            f"({huggingface_hub.constants.ENDPOINT}) cannot be reached (offline or HF_HUB_OFFLINE=1)"
+            f"vocoder {where} is not in the Hugging Face cache and {why}"
         ) from error
     except (EntryNotFoundError, HfHubHTTPError, OSError) as error:
         raise VocoderUnavailableError(f"cannot fetch vocoder {where}: {error}") from error
@@ -142,21 +144,11 @@ def read_config(path: Path) -> HiFiGANConfig:
 
 def read_generator_state(path: Path) -> dict[str, torch.Tensor]:
     """The `generator` state dict of an original-format checkpoint, loaded weights-only."""
-    try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as error:
-        raise UserInputError(
-            f"refusing to load vocoder checkpoint {path}: it contains Python objects other than "
-            "tensors, and loading those could run arbitrary code (torch.load weights_only=True "
-            f"rejected it: {str(error).splitlines()[0]}). Re-save it as "
-            "{'generator': generator.state_dict()}."
-        ) from error
-    except (RuntimeError, EOFError, OSError) as error:
-        raise UserInputError(
-            f"cannot read vocoder checkpoint {path} (truncated or not a torch file?): {error}"
-        ) from error
+    checkpoint = load_weights_only(
+        path, "vocoder checkpoint", hint=". Re-save it as {'generator': generator.state_dict()}."
+    )
     if not isinstance(checkpoint, dict) or "generator" not in checkpoint:
-        keys = sorted(checkpoint)[:10] if isinstance(checkpoint, dict) else type(checkpoint).__name__
+        keys = sorted(checkpoint, key=str)[:10] if isinstance(checkpoint, dict) else type(checkpoint).__name__
         raise UserInputError(
             f"vocoder checkpoint {path} is not in the HiFi-GAN format: expected a dict with key "
             f"'generator', got {keys}"

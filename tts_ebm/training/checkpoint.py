@@ -19,9 +19,9 @@ from tts_ebm.errors import UserInputError
 from tts_ebm.model import AcousticModel, ModelConfig
 from tts_ebm.text import SymbolTable
 from tts_ebm.training.config import ExperimentConfig
+from tts_ebm.weights_file import load_weights_only
 
 FORMAT_VERSION = 1  # bump when the "tts_ebm" entry changes incompatibly
-ZIP_MAGIC = b"PK\x03\x04"  # torch.save has written zip archives since PyTorch 1.6
 
 
 def make_payload(
@@ -59,10 +59,9 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise UserInputError(f"checkpoint not found: {path}")
-    try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # on a foreign file torch's unpickler raises any type (IndexError...)
-        raise _load_error(path, error) from error
+    checkpoint = load_weights_only(
+        path, "checkpoint", hint="; tts-ebm writes checkpoints of tensors and plain values only"
+    )
     if not isinstance(checkpoint, dict) or "tts_ebm" not in checkpoint:
         raise UserInputError(f"{path}: not a tts-ebm checkpoint (no 'tts_ebm' entry)")
     payload = checkpoint["tts_ebm"]
@@ -74,24 +73,6 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
             f"supported; this tts-ebm {__version__} reads format {FORMAT_VERSION}"
         )
     return checkpoint
-
-
-def _load_error(path: Path, error: Exception) -> UserInputError:
-    """Why torch.load failed, in the user's terms: Python objects, not a checkpoint, or damage."""
-    if "Unsupported global" in str(error):  # torch's weights-only refusal of a Python object
-        return UserInputError(
-            f"{path}: refused to load: it holds Python objects beyond plain weights "
-            "(tts-ebm checkpoints load with torch.load(weights_only=True))"
-        )
-    with path.open("rb") as file:
-        if file.read(4) != ZIP_MAGIC:
-            return UserInputError(
-                f"{path}: not a PyTorch checkpoint (torch.save writes a zip archive; "
-                "this file is not one)"
-            )
-    return UserInputError(
-        f"{path}: cannot read the checkpoint (truncated or corrupt file?): {error}"
-    )
 
 
 def load_for_inference(path: str | Path, device: str | torch.device = "cpu") -> InferenceBundle:
