@@ -39,6 +39,8 @@ def test_python_objects_are_refused_with_their_type_and_the_hint(tmp_path, monke
                 "(datetime.date), and loading those could run arbitrary code. Hint.")
     with pytest.raises(UserInputError, match=f"^{re.escape(expected)}$"):
         load_weights_only(path, "checkpoint", hint=". Hint.")
+    with pytest.raises(UserInputError, match="could run arbitrary code$"):  # no hint by default
+        load_weights_only(path, "checkpoint")
 
 
 def test_a_damaged_zip_or_a_missing_file_cannot_be_read(tmp_path):
