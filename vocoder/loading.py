@@ -148,7 +148,8 @@ def read_generator_state(path: Path) -> dict[str, torch.Tensor]:
         path, "vocoder checkpoint", hint=". Re-save it as {'generator': generator.state_dict()}."
     )
     if not isinstance(checkpoint, dict) or "generator" not in checkpoint:
-        keys = sorted(checkpoint, key=str)[:10] if isinstance(checkpoint, dict) else type(checkpoint).__name__
+        keys = (sorted(checkpoint, key=str)[:10] if isinstance(checkpoint, dict)  # mixed types
+                else type(checkpoint).__name__)
         raise UserInputError(
             f"vocoder checkpoint {path} is not in the HiFi-GAN format: expected a dict with key "
             f"'generator', got {keys}"
