@@ -31,7 +31,7 @@ demo: setup  ## offline mini recipe: corpus -> train -> synthesise -> evaluate -
 bench: setup  ## CPU benchmark recipe (about 1.5 h on 2 cores): delta, dsm and fm on 100 test sentences
 	PATH=$(abspath $(BIN)):$$PATH bash egs/mini_bench/run.sh
 
-mutation: setup  ## mutation testing of the core with mutmut (~1 h on 2 cores; not in CI)
+mutation: setup  ## mutation testing of the core with mutmut (~16 min on 2 cores; not in CI)
 	test -x $(BIN)/mutmut || $(BIN)/pip install -q -e '.[mutation]'
 	$(BIN)/python scripts/mutation.py $(GROUPS)
 
