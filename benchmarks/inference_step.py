@@ -37,8 +37,8 @@ from torch import Tensor
 from tts_ebm import samplers
 from tts_ebm.fields import EnergyField
 from tts_ebm.model.config import PRESETS, ModelConfig
-from tts_ebm.model.energy import EnergyNetwork
-from tts_ebm.model.layers import MaskedSelfAttention
+from tts_ebm.networks.energy import EnergyNetwork
+from tts_ebm.networks.layers import MaskedSelfAttention
 
 CONFIGS = list(PRESETS)
 Step = Callable[[Tensor], Tensor]
@@ -104,7 +104,7 @@ def main() -> int:
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     config = ModelConfig.preset(args.size)
-    net = EnergyNetwork(config)
+    net = EnergyNetwork(config.frame_network(), config.energy_head)
     torch.nn.init.normal_(net.out.weight, std=0.02)  # a trained-like head: every layer counts
     net.eval().requires_grad_(False)
     field = EnergyField(net)

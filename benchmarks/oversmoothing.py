@@ -21,7 +21,6 @@ import numpy as np
 import torch
 
 from tts_ebm import samplers
-from tts_ebm.model.alignment import expand, monotonic_alignment
 from tts_ebm.training.checkpoint import load_for_inference
 from tts_ebm.training.data import read_split
 
@@ -61,10 +60,10 @@ def main(argv: list[str] | None = None) -> None:
     for utt in read_split(args.dump, args.split):
         target = (torch.from_numpy(np.load(f"{args.dump}/mels/{utt.id}.npy")) - mean) / std
         tokens = torch.tensor([bundle.symbols.encode(utt.phonemes)])
-        mask = torch.ones(1, 1, target.shape[-1])
         with torch.no_grad():
-            mu_ph, _, token_mask = bundle.model.encoder(tokens, torch.tensor([tokens.shape[1]]))
-            mu = expand(mu_ph, monotonic_alignment(mu_ph, target[None], token_mask, mask))
+            prior = bundle.model.align(tokens, torch.tensor([tokens.shape[1]]), target[None],
+                                       torch.tensor([target.shape[-1]]))
+            mu, mask = prior.mu, prior.mask
         rows["data"].append(statistics(target, target))
         rows["mu"].append(statistics(mu[0], target))
         for k in args.steps:

@@ -36,7 +36,7 @@ import torch
 
 from tts_ebm import criteria
 from tts_ebm.model.config import PRESETS, ModelConfig
-from tts_ebm.model.energy import EnergyNetwork
+from tts_ebm.networks.energy import EnergyNetwork
 
 BASELINE = "fwd+bwd"
 SSM_JVP = "ssm-jvp"
@@ -82,7 +82,7 @@ def measure(size: str, method: str, batch: int, frames: int, warmup: int, repeat
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     cfg = ModelConfig.preset(size)
-    net = EnergyNetwork(cfg)
+    net = EnergyNetwork(cfg.frame_network(), cfg.energy_head)
     # The quadratic head's output layer starts at zero; use a trained-like non-zero head so
     # every layer takes part in the backward pass.
     torch.nn.init.normal_(net.out.weight, std=0.02)
@@ -145,7 +145,9 @@ def main() -> int:
     print("|---|---|---|---|---|---|---|---|---|")
     for size in args.sizes:
         batch = args.batch_tiny if size == "tiny" else args.batch_ljspeech
-        n_params = sum(p.numel() for p in EnergyNetwork(ModelConfig.preset(size)).parameters())
+        cfg = ModelConfig.preset(size)
+        n_params = sum(p.numel() for p in EnergyNetwork(cfg.frame_network(),
+                                                        cfg.energy_head).parameters())
         base: dict = {}
         for method in methods:
             r = run_isolated(args, size, method, batch)

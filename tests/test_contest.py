@@ -33,7 +33,7 @@ def test_the_mini_configs_are_equal_in_size_and_a_wider_one_is_refused(tmp_path)
     assert counts["fm"]["field"] == "velocity" and counts["delta"]["field"] == "energy"
     wide = tmp_path / "fm.yaml"
     wide.write_text((CONF_DIR / "fm.yaml").read_text().replace(
-        "  preset: small", "  preset: small\n  energy_channels: 256"))
+        "  preset: small", "  preset: small\n  frame_channels: 256"))
     (tmp_path / "delta.yaml").write_text((CONF_DIR / "delta.yaml").read_text())
     with pytest.raises(UserInputError, match="more than 10% apart"):
         contest.parameter_counts(tmp_path, ["delta", "fm"], 0.10)

@@ -148,7 +148,7 @@ def test_registries_list_the_new_pieces():
 
 def test_velocity_field_is_time_conditional_masked_and_has_no_energy():
     torch.manual_seed(0)
-    field = fields.build("velocity", ModelConfig.tiny(n_mels=4))
+    field = fields.build("velocity", ModelConfig.tiny(n_mels=4).frame_network())
     nn.init.normal_(field.network.out.weight, std=0.1)  # zero-initialised: v = 0 at the start
     x, mu = torch.randn(2, 4, 7), torch.randn(2, 4, 7)
     mask = torch.ones(2, 1, 7)
@@ -167,7 +167,7 @@ def test_velocity_field_is_time_conditional_masked_and_has_no_energy():
 
 def test_timed_energy_field_is_the_gradient_of_a_time_conditioned_energy():
     torch.manual_seed(0)
-    field = fields.build("timed_energy", ModelConfig.tiny(n_mels=4))
+    field = fields.build("timed_energy", ModelConfig.tiny(n_mels=4).frame_network())
     nn.init.normal_(field.network.out.weight, std=0.1)
     x, mu, mask = torch.randn(2, 4, 6), torch.randn(2, 4, 6), torch.ones(2, 1, 6)
     t = torch.tensor([0.3, 0.7])

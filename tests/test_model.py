@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pytest
 import torch
+from model_helpers import energy_network
 
 from tts_ebm.errors import UserInputError
 from tts_ebm.model import AcousticModel, ModelConfig
 from tts_ebm.model.alignment import monotonic_alignment, path_from_durations, sequence_mask
-from tts_ebm.model.energy import EnergyNetwork
+from tts_ebm.networks.energy import EnergyNetwork
 
 N_SYMBOLS = 40
 
@@ -69,7 +70,7 @@ def randomise_output(net: EnergyNetwork) -> None:
 
 def test_encoder_shapes_and_padding(model):
     tokens, token_lengths, _, _ = batch()
-    mu, logw, mask = model.encoder(tokens, token_lengths)
+    mu, logw, mask, _ = model.encoder(tokens, token_lengths)
     assert mu.shape == (3, 80, 12) and logw.shape == (3, 1, 12) and mask.shape == (3, 1, 12)
     assert torch.equal(mask.sum((1, 2)), token_lengths.float())
     assert (mu[2, :, 5:] == 0).all() and (logw[2, :, 5:] == 0).all()
@@ -77,7 +78,7 @@ def test_encoder_shapes_and_padding(model):
     tokens2 = tokens.clone()
     tokens2[2, 5:] = 7
     model.eval()
-    mu2, logw2, _ = model.encoder(tokens2, token_lengths)
+    mu2, logw2, _, _ = model.encoder(tokens2, token_lengths)
     assert torch.allclose(mu[2, :, :5], mu2[2, :, :5], atol=1e-5)
     assert torch.allclose(logw[2, :, :5], logw2[2, :, :5], atol=1e-5)
 
@@ -87,7 +88,7 @@ def test_encoder_shapes_and_padding(model):
 @pytest.mark.parametrize("head", ["quadratic", "scalar"])
 def test_energy_ignores_padded_frames(head):
     torch.manual_seed(1)
-    net = EnergyNetwork(ModelConfig.tiny(energy_head=head))
+    net = energy_network(ModelConfig.tiny(energy_head=head))
     randomise_output(net)
     x, mu = torch.randn(2, 80, 30), torch.randn(2, 80, 30)
     mask = sequence_mask(torch.tensor([30, 17]), 30).unsqueeze(1).float()
@@ -113,7 +114,7 @@ def test_energy_ignores_padded_frames(head):
 @pytest.mark.parametrize("head", ["quadratic", "scalar"])
 def test_energy_is_a_sum_over_valid_frames(head):
     torch.manual_seed(2)
-    net = EnergyNetwork(ModelConfig.tiny(energy_head=head))
+    net = energy_network(ModelConfig.tiny(energy_head=head))
     randomise_output(net)
     n = 21
     x, mu = torch.randn(1, 80, n), torch.randn(1, 80, n)
@@ -133,8 +134,8 @@ def test_energy_is_a_sum_over_valid_frames(head):
 
 def test_quadratic_gradient_is_residual_times_i_minus_jacobian():
     torch.manual_seed(3)
-    cfg = ModelConfig.tiny(n_mels=3, energy_channels=8, energy_filter_channels=8)
-    net = EnergyNetwork(cfg).double()
+    cfg = ModelConfig.tiny(n_mels=3, frame_channels=8, frame_filter_channels=8)
+    net = energy_network(cfg).double()
     randomise_output(net)
     x, mu = torch.randn(1, 3, 5, dtype=torch.float64), torch.randn(1, 3, 5, dtype=torch.float64)
     mask = torch.tensor([[[1.0, 1, 1, 1, 0]]], dtype=torch.float64)
@@ -154,7 +155,7 @@ def test_quadratic_gradient_is_residual_times_i_minus_jacobian():
 
 
 def test_quadratic_head_starts_at_prior_energy():
-    net = EnergyNetwork(ModelConfig.tiny())
+    net = energy_network(ModelConfig.tiny())
     x, mu = torch.randn(2, 80, 10), torch.randn(2, 80, 10)
     mask = torch.ones(2, 1, 10)
     assert torch.allclose(net(x, mu, mask), 0.5 * ((x - mu) ** 2).sum((1, 2)), rtol=1e-5)
@@ -361,4 +362,4 @@ def test_config_round_trip_and_errors():
     with pytest.raises(UserInputError, match="energy_head"):
         ModelConfig.tiny(energy_head="cubic")
     with pytest.raises(UserInputError, match="divisible"):
-        ModelConfig.tiny(energy_heads=3)
+        ModelConfig.tiny(frame_heads=3)

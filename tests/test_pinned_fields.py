@@ -16,7 +16,7 @@ from tts_ebm.model import ModelConfig
 
 def built(name: str) -> fields.Field:
     torch.manual_seed(0)
-    field = fields.build(name, ModelConfig.tiny(n_mels=4))
+    field = fields.build(name, ModelConfig.tiny(n_mels=4).frame_network())
     nn.init.normal_(field.network.out.weight, std=0.1)  # zero-initialised otherwise
     return field
 

@@ -8,6 +8,7 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
+from model_helpers import energy_network
 from torch import nn
 
 from tts_ebm.errors import UserInputError
@@ -18,10 +19,9 @@ from tts_ebm.model.alignment import (
     gaussian_log_likelihood,
     sequence_mask,
 )
-from tts_ebm.model.backbone import FrameNetwork, ResConvBlock, TimeEmbedding
-from tts_ebm.model.encoder import ConvPrenet, TextEncoder, sinusoidal_positions
-from tts_ebm.model.energy import EnergyNetwork
-from tts_ebm.model.layers import MaskedSelfAttention, TransformerBlock
+from tts_ebm.model.encoder import ConvPrenet, EncoderOutput, TextEncoder, sinusoidal_positions
+from tts_ebm.networks.frame import FrameNetwork, ResConvBlock, TimeEmbedding
+from tts_ebm.networks.layers import MaskedSelfAttention, TransformerBlock
 
 N_MELS = 80
 DURATIONS = [[2, 3, 1], [4, 2, 0]]  # frames per token; utterance 1 has two tokens
@@ -36,7 +36,7 @@ class FixedEncoder(nn.Module):
         mask = (torch.arange(tokens.shape[1])[None] < lengths[:, None]).float().unsqueeze(1)
         mu = torch.stack([torch.full((N_MELS,), 10.0 * (t + 1)) for t in range(3)], 1)
         mu = mu.unsqueeze(0).repeat(len(tokens), 1, 1) * mask
-        return mu, torch.tensor(LOG_D_PRED).unsqueeze(1) * mask, mask
+        return EncoderOutput(mu, torch.tensor(LOG_D_PRED).unsqueeze(1) * mask, mask, mu)
 
 
 def zero_criterion(energy_fn, x, mu, mask, negatives=None):
@@ -79,7 +79,7 @@ def test_duration_and_prior_losses_match_hand_values(weights):
 # --- issue 14: mutation survivors of the model group (docs/mutation.md) ----------------------
 
 SMALL = {"n_mels": 4, "encoder_channels": 8, "encoder_filter_channels": 8,
-         "energy_channels": 8, "energy_filter_channels": 8, "duration_channels": 8}
+         "frame_channels": 8, "frame_filter_channels": 8, "duration_channels": 8}
 
 
 def randomise(module: nn.Module, seed: int = 0) -> nn.Module:
@@ -223,19 +223,19 @@ def test_old_checkpoints_with_energy_net_keys_load():
 def test_config_accepts_ones_and_names_the_bad_value():
     """1 is a valid size (one head, one block: catches `<= 1` / `< 2`); 0 is refused with the
     field's name and value."""
-    cfg = ModelConfig.tiny(encoder_heads=1, energy_heads=1, energy_depth=1, encoder_layers=1,
+    cfg = ModelConfig.tiny(encoder_heads=1, frame_heads=1, frame_depth=1, encoder_layers=1,
                            n_mels=1, segment_frames=1)
-    assert (cfg.encoder_heads, cfg.energy_depth, cfg.segment_frames) == (1, 1, 1)
-    with pytest.raises(UserInputError, match=r"^model\.energy_depth must be >= 1, got 0$"):
-        ModelConfig.tiny(energy_depth=0)
+    assert (cfg.encoder_heads, cfg.frame_depth, cfg.segment_frames) == (1, 1, 1)
+    with pytest.raises(UserInputError, match=r"^model\.frame_depth must be >= 1, got 0$"):
+        ModelConfig.tiny(frame_depth=0)
 
 
 def test_config_rejects_even_kernels_with_a_message():
     """Kernels must be odd for 'same' padding (catches `/ 2 == 0`, which lets 4 through)."""
     with pytest.raises(UserInputError,
-                       match=r"^model\.energy_kernel must be odd \('same' padding\), got 4$"):
-        ModelConfig.tiny(energy_kernel=4)
-    assert ModelConfig.tiny(energy_kernel=5).energy_kernel == 5
+                       match=r"^model\.frame_kernel must be odd \('same' padding\), got 4$"):
+        ModelConfig.tiny(frame_kernel=4)
+    assert ModelConfig.tiny(frame_kernel=5).frame_kernel == 5
 
 
 def test_config_preset_messages_and_overrides():
@@ -244,7 +244,7 @@ def test_config_preset_messages_and_overrides():
                        r"\['tiny', 'small', 'base', 'ljspeech'\], got 'huge'$"):
         ModelConfig.preset("huge")
     assert ModelConfig.ljspeech(n_mels=40).n_mels == 40
-    assert ModelConfig.ljspeech().energy_channels == 256
+    assert ModelConfig.ljspeech().frame_channels == 256
     with pytest.raises(UserInputError, match=r"valid keys: n_mels, encoder_channels, "):
         ModelConfig.from_dict({"nmels": 80})
 
@@ -291,7 +291,7 @@ def test_transformer_block_adds_its_residual_branches():
 def test_energy_network_has_no_dropout():
     """The energy is deterministic in train mode, equal to eval mode (catches a dropout default
     of 1 in the transformer blocks, which the energy network does not set)."""
-    net = randomise(EnergyNetwork(ModelConfig.tiny(**SMALL)))
+    net = randomise(energy_network(ModelConfig.tiny(**SMALL)))
     x, mu = torch.randn(2, 4, 6), torch.randn(2, 4, 6)
     mask = sequence_mask(torch.tensor([6, 4]), 6).unsqueeze(1).float()
     with torch.no_grad():
@@ -309,11 +309,11 @@ def test_encoder_blocks_use_the_configured_dropout():
 def test_kernel_five_keeps_every_length():
     """Odd kernels other than 3 pad by kernel // 2 (catches kernel // 3, equal only at 3)."""
     torch.manual_seed(0)
-    cfg = ModelConfig.tiny(**SMALL, encoder_kernel=5, duration_kernel=5, energy_kernel=5)
-    mu_ph, log_d, _ = TextEncoder(10, cfg)(torch.tensor([[1, 2, 3, 4, 5, 6, 7]]),
-                                              torch.tensor([7]))
+    cfg = ModelConfig.tiny(**SMALL, encoder_kernel=5, duration_kernel=5, frame_kernel=5)
+    mu_ph, log_d, _, _ = TextEncoder(10, cfg)(torch.tensor([[1, 2, 3, 4, 5, 6, 7]]),
+                                                 torch.tensor([7]))
     assert mu_ph.shape[-1] == log_d.shape[-1] == 7
-    net = randomise(EnergyNetwork(cfg))
+    net = randomise(energy_network(cfg))
     assert net.frames(torch.randn(1, 4, 9), torch.randn(1, 4, 9), torch.ones(1, 1, 9)).shape \
         == (1, 4, 9)
 
@@ -379,7 +379,7 @@ def test_encoder_forward_by_hand_and_real_symbols_learn():
     encoder = randomise(TextEncoder(10, ModelConfig.tiny(**SMALL)))
     tokens = torch.tensor([[1, 2, 3, 1, 0, 0], [4, 1, 0, 0, 0, 0]])  # padded to 6, longest 4
     lengths = torch.tensor([4, 2])
-    mu, log_d, mask = encoder(tokens, lengths)
+    mu, log_d, mask, _ = encoder(tokens, lengths)
     assert mask.dtype == torch.float32 and mask.squeeze(1).tolist() == \
         sequence_mask(lengths, 6).float().tolist()
     with torch.no_grad():
@@ -402,8 +402,8 @@ def test_quadratic_and_scalar_heads():
     (catches a head mixed up or sized wrong, and mu - g)."""
     x, mu = torch.randn(2, 4, 6), torch.randn(2, 4, 6)
     mask = sequence_mask(torch.tensor([6, 4]), 6).unsqueeze(1).float()
-    quad = randomise(EnergyNetwork(ModelConfig.tiny(**SMALL)))
-    scalar = randomise(EnergyNetwork(ModelConfig.tiny(**SMALL, energy_head="scalar")))
+    quad = randomise(energy_network(ModelConfig.tiny(**SMALL)))
+    scalar = randomise(energy_network(ModelConfig.tiny(**SMALL, energy_head="scalar")))
     with torch.no_grad():
         g = quad.frames(x, mu, mask)
         assert g.shape[1] == 4 and not torch.allclose(g[:, 0], g[:, 1])
@@ -414,19 +414,24 @@ def test_quadratic_and_scalar_heads():
 
 
 def test_time_conditional_energy_uses_t():
-    """A timed energy adds the embedding of each utterance's t before every block, zero on
-    padded frames; a scalar t serves the batch; no t is an error (catches t dropped anywhere
-    on its way to the backbone)."""
+    """A timed energy adds its own projection of the embedding of each utterance's t before
+    every conv block, zero on padded frames; a scalar t serves the batch; no t is an error
+    (catches t dropped anywhere on its way to the backbone)."""
     cfg = ModelConfig.tiny(**SMALL)
-    net = randomise(EnergyNetwork(cfg, time_conditional=True))
+    net = randomise(energy_network(cfg, time_conditional=True))
     x, mu = torch.randn(2, 4, 6), torch.randn(2, 4, 6)
     mask = sequence_mask(torch.tensor([6, 4]), 6).unsqueeze(1).float()
     t = torch.tensor([0.2, 0.7])
     with torch.no_grad():
         h = net.inp(torch.cat([x, mu], 1) * mask) * mask
-        shift = net.time(t)[:, :, None]
+        time = net.time(t)
         for block in net.blocks:
-            h = block(h + shift * mask, mask)
+            if isinstance(block, ResConvBlock):
+                h = (h + block.time(time)[:, :, None]) * mask
+                inner = block.act(block.conv1(block.norm(h) * mask))
+                h = (h + block.conv2(inner * mask)) * mask
+            else:
+                h = block(h, mask)
         g = net.out(net.act(net.norm(h)) * mask) * mask
         assert torch.allclose(net.frames(x, mu, mask, t), g, atol=1e-5)
         energy = net(x, mu, mask, t)
@@ -435,7 +440,7 @@ def test_time_conditional_energy_uses_t():
         assert torch.allclose(net(x, mu, mask, torch.tensor(0.2))[0], energy[0])
     with pytest.raises(ValueError, match=r"^this network is time-conditional: pass t \(B,\)$"):
         net(x, mu, mask)
-    plain = FrameNetwork(cfg, 3)  # time-free unless asked
+    plain = FrameNetwork(cfg.frame_network(), 3)  # time-free unless asked
     assert plain.time is None and plain.frames(x, mu, mask).shape == (2, 3, 6)
 
 

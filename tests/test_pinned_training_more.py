@@ -281,8 +281,11 @@ def test_log_energies_are_per_frame_means_of_data_and_the_final_sample():
     def energy(x, mu, mask):
         return (((x - mu) ** 2) * mask).sum(dim=(1, 2))
 
-    model = types.SimpleNamespace(
-        encoder=lambda tokens, token_lengths: (mu_ph, None, torch.ones(2, 1, 1)), energy=energy)
+    def align(tokens, token_lengths, mels_, mel_lengths):
+        mask = (torch.arange(mels_.shape[-1])[None] < mel_lengths[:, None]).float().unsqueeze(1)
+        return types.SimpleNamespace(mu=mu_ph.expand(-1, -1, mels_.shape[-1]) * mask, mask=mask)
+
+    model = types.SimpleNamespace(align=align, energy=energy)
     generator = torch.Generator().manual_seed(0)
     seen = {}
 

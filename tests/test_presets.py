@@ -26,8 +26,8 @@ def test_presets_grow_in_order_and_all_are_listed() -> None:
 
 
 def test_config_preset_with_override() -> None:
-    model = _resolve_model({"preset": "small", "energy_depth": 3})
-    assert model["encoder_channels"] == 128 and model["energy_depth"] == 3
+    model = _resolve_model({"preset": "small", "frame_depth": 3})
+    assert model["encoder_channels"] == 128 and model["frame_depth"] == 3
 
 
 def test_unknown_preset_names_the_choices() -> None:

@@ -235,7 +235,7 @@ def test_config_errors_name_the_key_and_list_valid_ones(dump, tmp_path):
         load_config(path, ["criterion.options.nonsense=1"])
     config = load_config(path, ["trainer.max_steps=12", "optim.lr=1e-3", "criterion.name=dsm"])
     assert (config.trainer.max_steps, config.optim.lr, config.criterion.name) == (12, 1e-3, "dsm")
-    assert config.model["energy_channels"] == 32  # the tiny preset, resolved
+    assert config.model["frame_channels"] == 32  # the tiny preset, resolved
 
 
 def test_missing_dataset_names_the_path(dump, tmp_path):

@@ -5,6 +5,8 @@ A field is what samplers and criteria see of the acoustic model (see `fields/bas
 flow-matching peer) or `timed_energy` (g = grad_x E(x, mu, t), between the two). The model
 config chooses one with `model.field`.
 Adding a field: one module with a `Field` subclass that has `from_config`, one line below.
+Fields build their networks from `tts_ebm.networks` and never import `tts_ebm.model`: the
+acoustic model uses fields, not the other way round.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from tts_ebm.fields.base import Field, FieldValue
 from tts_ebm.fields.energy import EnergyField
 from tts_ebm.fields.timed_energy import TimedEnergyField
 from tts_ebm.fields.velocity import VelocityField
-from tts_ebm.model.config import ModelConfig
+from tts_ebm.networks.frame import FrameNetConfig
 
 _REGISTRY: dict[str, type[EnergyField | VelocityField]] = {
     "energy": EnergyField,
@@ -35,11 +37,12 @@ def names() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def build(name: str, config: ModelConfig) -> Field:
-    """The field network `name` sized by `config`; UserInputError names a bad name."""
+def build(name: str, frame: FrameNetConfig, energy_head: str = "quadratic") -> Field:
+    """The field `name` on a frame network sized by `frame` (energy fields with `energy_head`);
+    UserInputError names a bad name."""
     if name not in _REGISTRY:
         raise UserInputError(f"unknown model.field {name!r}; choose one of: {', '.join(names())}")
-    return _REGISTRY[name].from_config(config)
+    return _REGISTRY[name].from_config(frame, energy_head)
 
 
 def as_field(field: Field | Callable[[Tensor, Tensor, Tensor], Tensor]) -> Field:

@@ -8,8 +8,8 @@ import torch
 from torch import Tensor
 
 from tts_ebm.fields.base import Field, FieldValue
-from tts_ebm.model.config import ModelConfig
-from tts_ebm.model.energy import EnergyNetwork
+from tts_ebm.networks.energy import EnergyNetwork
+from tts_ebm.networks.frame import FrameNetConfig
 
 EnergyFn = Callable[[Tensor, Tensor, Tensor], Tensor]
 
@@ -24,8 +24,8 @@ class EnergyField(Field):
         self.network = network
 
     @classmethod
-    def from_config(cls, config: ModelConfig) -> EnergyField:
-        return cls(EnergyNetwork(config))
+    def from_config(cls, frame: FrameNetConfig, energy_head: str = "quadratic") -> EnergyField:
+        return cls(EnergyNetwork(frame, energy_head))
 
     def forward(self, x: Tensor, mu: Tensor, mask: Tensor) -> Tensor:
         return self.network(x, mu, mask)

@@ -13,16 +13,17 @@ import torch
 from torch import Tensor
 
 from tts_ebm.fields.energy import EnergyField
-from tts_ebm.model.config import ModelConfig
-from tts_ebm.model.energy import EnergyNetwork
+from tts_ebm.networks.energy import EnergyNetwork
+from tts_ebm.networks.frame import FrameNetConfig
 
 
 class TimedEnergyField(EnergyField):
     """E(x, mu, mask, t) from a time-conditional `EnergyNetwork`."""
 
     @classmethod
-    def from_config(cls, config: ModelConfig) -> TimedEnergyField:
-        return cls(EnergyNetwork(config, time_conditional=True))
+    def from_config(cls, frame: FrameNetConfig,
+                    energy_head: str = "quadratic") -> TimedEnergyField:
+        return cls(EnergyNetwork(frame, energy_head, time_conditional=True))
 
     def forward(self, x: Tensor, mu: Tensor, mask: Tensor) -> Tensor:
         return self.network(x, mu, mask, torch.zeros(x.shape[0], dtype=x.dtype, device=x.device))

@@ -14,8 +14,7 @@ from torch import Tensor, nn
 
 from tts_ebm.errors import UserInputError
 from tts_ebm.fields.base import Field, FieldValue
-from tts_ebm.model.backbone import FrameNetwork
-from tts_ebm.model.config import ModelConfig
+from tts_ebm.networks.frame import FrameNetConfig, FrameNetwork
 
 
 class VelocityField(Field):
@@ -23,15 +22,16 @@ class VelocityField(Field):
 
     has_energy = False
 
-    def __init__(self, config: ModelConfig) -> None:
+    def __init__(self, frame: FrameNetConfig) -> None:
         super().__init__()
-        self.network = FrameNetwork(config, config.n_mels, time_conditional=True)
+        self.network = FrameNetwork(frame, frame.n_mels, time_conditional=True)
         nn.init.zeros_(self.network.out.weight)
         nn.init.zeros_(self.network.out.bias)
 
     @classmethod
-    def from_config(cls, config: ModelConfig) -> VelocityField:
-        return cls(config)
+    def from_config(cls, frame: FrameNetConfig, energy_head: str = "quadratic") -> VelocityField:
+        """energy_head is ignored: a velocity field has no energy."""
+        return cls(frame)
 
     def forward(self, x: Tensor, mu: Tensor, mask: Tensor) -> Tensor:
         raise UserInputError(

@@ -1,4 +1,4 @@
-"""The energy-based acoustic model: text encoder + durations + energy over mel frames."""
+"""The energy-based acoustic model: text encoder + durations + prior over frames + field."""
 
 from __future__ import annotations
 
@@ -19,7 +19,8 @@ from tts_ebm.model.alignment import (
     sequence_mask,
 )
 from tts_ebm.model.config import ModelConfig
-from tts_ebm.model.encoder import TextEncoder
+from tts_ebm.model.encoder import EncoderOutput, TextEncoder
+from tts_ebm.model.prior import PriorDecoder
 
 MAX_TOKEN_FRAMES = 200
 Criterion = Callable[..., tuple[Tensor, dict[str, Tensor]]]
@@ -28,6 +29,17 @@ Criterion = Callable[..., tuple[Tensor, dict[str, Tensor]]]
 class Sampler(Protocol):
     def sample(self, field: fields.Field, mu: Tensor, mask: Tensor,
                generator: torch.Generator | None = None) -> tuple[Tensor, Any]: ...
+
+
+@dataclass
+class FramePrior:
+    """The prior over frames of a batch: what the field is conditioned on, and how it was made."""
+
+    mu: Tensor           # (B, n_mels, T) frame-level mean, the field's condition
+    mu_blocks: Tensor    # (B, n_mels, T) expand(mu_ph): piecewise constant, what MAS aligns
+    mask: Tensor         # (B, 1, T) float 0/1
+    durations: Tensor    # (B, L) frames per token (long at inference, float 0/1 sums in training)
+    encoded: EncoderOutput
 
 
 @dataclass
@@ -67,7 +79,9 @@ class AcousticModel(nn.Module):
 
     The field (`config.field`: an energy, or the velocity of the flow-matching peer) is what
     the criterion trains and the sampler follows; the rest of the model does not depend on it.
-    Training loss = criterion(field on a random segment) + prior_weight * prior NLL
+    mu over frames is the expanded per-token means, plus the prior decoder's transitions when
+    `decoder_layers` > 0 (tts_ebm/model/prior.py). Training loss = criterion(field on a random
+    segment) + prior_weight * (prior NLL of the expanded means [+ that of the decoded mu])
     + duration_weight * duration MSE. The energy sees mu detached unless
     `criterion_grad_to_encoder` (Grad-TTS lets its diffusion loss shape mu); MAS has no grad.
     """
@@ -77,12 +91,37 @@ class AcousticModel(nn.Module):
         self.config = config
         self.n_symbols = n_symbols
         self.encoder = TextEncoder(n_symbols, config)
-        self.field = fields.build(config.field, config)
+        self.decoder = (
+            PriorDecoder(config.encoder_channels, config.decoder_channels, config.n_mels,
+                         config.decoder_layers, config.decoder_kernel, config.encoder_heads)
+            if config.decoder_layers else None
+        )
+        self.field = fields.build(config.field, config.frame_network(), config.energy_head)
         self._register_load_state_dict_pre_hook(_rename_energy_net)
 
     def energy(self, x: Tensor, mu: Tensor, mask: Tensor) -> Tensor:
         """E(x, mu, mask) -> (B,): x, mu (B, n_mels, T), mask (B, 1, T); energy fields only."""
         return self.field(x, mu, mask)
+
+    def frame_prior(self, encoded: EncoderOutput, path: Tensor, mask: Tensor) -> FramePrior:
+        """mu over frames along an alignment path (B, L, T): the expanded per-token means, plus
+        the prior decoder's transitions when there is one."""
+        mu_blocks = expand(encoded.mu, path) * mask
+        mu = mu_blocks
+        if self.decoder is not None:
+            mu = mu_blocks + self.decoder(expand(encoded.hidden, path), mask)
+        return FramePrior(mu=mu, mu_blocks=mu_blocks, mask=mask, durations=path.sum(-1),
+                          encoded=encoded)
+
+    def align(self, tokens: Tensor, token_lengths: Tensor, mels: Tensor,
+              mel_lengths: Tensor) -> FramePrior:
+        """The prior of recorded mels (B, n_mels, T) standardised: encoder, MAS durations (no
+        grad), expansion and decoding. Gradients reach the encoder and decoder."""
+        encoded = self.encoder(tokens, token_lengths)
+        frame_mask = sequence_mask(mel_lengths, mels.shape[-1]).unsqueeze(1).to(mels.dtype)
+        path = monotonic_alignment(encoded.mu.detach(), mels * frame_mask, encoded.mask,
+                                   frame_mask)  # (B, L, T)
+        return self.frame_prior(encoded, path, frame_mask)
 
     def training_step_losses(
         self,
@@ -99,19 +138,22 @@ class AcousticModel(nn.Module):
         as mels (cut with the same window).
         """
         cfg = self.config
-        mu_ph, log_durations, token_mask = self.encoder(tokens, token_lengths)
-        frame_mask = sequence_mask(mel_lengths, mels.shape[-1]).unsqueeze(1).to(mels.dtype)
+        prior = self.align(tokens, token_lengths, mels, mel_lengths)
+        frame_mask, token_mask = prior.mask, prior.encoded.mask
         mels = mels * frame_mask
-
-        path = monotonic_alignment(mu_ph.detach(), mels, token_mask, frame_mask)  # (B, L, T)
-        durations = path.sum(-1)
         # MSE on log d (Grad-TTS/Matcha); every valid token has d >= 1 after MAS.
-        target = torch.log(durations.clamp(min=1)).unsqueeze(1) * token_mask
-        duration_loss = ((log_durations - target) ** 2 * token_mask).sum() / token_mask.sum()
+        target = torch.log(prior.durations.clamp(min=1)).unsqueeze(1) * token_mask
+        duration_loss = ((prior.encoded.log_durations - target) ** 2 * token_mask).sum() \
+            / token_mask.sum()
 
-        mu = expand(mu_ph, path)
-        nll = 0.5 * ((mels - mu) ** 2 + math.log(2 * math.pi))
-        prior_loss = (nll * frame_mask).sum() / (frame_mask.sum() * cfg.n_mels)
+        def nll(mu: Tensor) -> Tensor:
+            """Gaussian NLL of the target mel under N(mu, I) per valid element."""
+            per_element = 0.5 * ((mels - mu) ** 2 + math.log(2 * math.pi))
+            return (per_element * frame_mask).sum() / (frame_mask.sum() * cfg.n_mels)
+
+        prior_loss = nll(prior.mu_blocks)
+        prior_frames_loss = nll(prior.mu) if self.decoder is not None else None
+        mu = prior.mu
 
         index, valid = random_segments(mel_lengths, cfg.segment_frames)
         mask_seg = valid.to(mels.dtype)
@@ -127,13 +169,16 @@ class AcousticModel(nn.Module):
             neg_seg = gather_frames(negatives, index) * mask_seg.unsqueeze(1)
 
         crit_loss, crit_logs = criterion(self.field, x_seg, mu_seg, mask_seg, negatives=neg_seg)
-        loss = crit_loss + cfg.prior_weight * prior_loss + cfg.duration_weight * duration_loss
+        total_prior = prior_loss if prior_frames_loss is None else prior_loss + prior_frames_loss
+        loss = crit_loss + cfg.prior_weight * total_prior + cfg.duration_weight * duration_loss
         logs = {
             "loss": loss.detach(),
             "criterion": crit_loss.detach(),
             "prior": prior_loss.detach(),
             "duration": duration_loss.detach(),
         }
+        if prior_frames_loss is not None:
+            logs["prior_frames"] = prior_frames_loss.detach()
         logs.update({f"criterion/{k}": torch.as_tensor(v).detach() for k, v in crit_logs.items()})
         return loss, logs
 
@@ -149,16 +194,16 @@ class AcousticModel(nn.Module):
         if not length_scale > 0:
             raise UserInputError(f"length_scale must be > 0, got {length_scale}")
         with torch.no_grad():
-            mu_ph, log_durations, token_mask = self.encoder(tokens, token_lengths)
+            encoded = self.encoder(tokens, token_lengths)
             # cap at MAX_TOKEN_FRAMES (2.3 s) before length_scale: an untrained or diverged
             # duration predictor must not ask for millions of frames
-            frames = torch.exp(log_durations).clamp(max=MAX_TOKEN_FRAMES)
+            frames = torch.exp(encoded.log_durations).clamp(max=MAX_TOKEN_FRAMES)
             durations = torch.ceil(frames * length_scale).clamp(min=1)
-            durations = (durations * token_mask).squeeze(1).long()
+            durations = (durations * encoded.mask).squeeze(1).long()
             mel_lengths = durations.sum(1)
             n_frames = int(mel_lengths.max())
-            mu = expand(mu_ph, path_from_durations(durations, n_frames))
-            mask = sequence_mask(mel_lengths, n_frames).unsqueeze(1).to(mu.dtype)
+            mask = sequence_mask(mel_lengths, n_frames).unsqueeze(1).to(encoded.mu.dtype)
+            mu = self.frame_prior(encoded, path_from_durations(durations, n_frames), mask).mu
         # The sampler needs grad w.r.t. x even if the caller runs under no_grad; mu is
         # detached, so no graph reaches the encoder.
         with torch.enable_grad():

@@ -6,16 +6,26 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from tts_ebm.errors import UserInputError
+from tts_ebm.networks.energy import ENERGY_HEADS
+from tts_ebm.networks.frame import FrameNetConfig
 
-ENERGY_HEADS = ("quadratic", "scalar")
+# Keys of configs stored before the frame network was named for what it is (it sizes every
+# field, the velocity too): read under their new names.
+RENAMED_KEYS = {"energy_channels": "frame_channels",
+                "energy_filter_channels": "frame_filter_channels",
+                "energy_heads": "frame_heads", "energy_depth": "frame_depth",
+                "energy_kernel": "frame_kernel"}
 
 
 @dataclass
 class ModelConfig:
-    """Sizes of the text encoder, duration predictor and energy network, and loss weights.
+    """Sizes of the text encoder, duration predictor, prior decoder and frame network, and loss
+    weights.
 
-    Defaults are the LJSpeech (Matcha/Grad-TTS sized) model; `preset(name)` gives the sizes in
-    PRESETS (`tiny` for CPU tests, `small` for the CPU demo).
+    `preset(name)` gives the sizes in PRESETS (`tiny` for CPU tests, `small` for the CPU demo,
+    `ljspeech` for the GPU recipe). The dataclass defaults are the LJSpeech widths with the
+    prior decoder and the frame network's down-sampling off (`decoder_layers` = 0,
+    `frame_levels` = 0): a config stored before those existed then means the network it did.
     """
 
     n_mels: int = 80
@@ -32,17 +42,25 @@ class ModelConfig:
     duration_channels: int = 256
     duration_kernel: int = 3
     duration_dropout: float = 0.1
+    # prior decoder over frames (FastSpeech 2's decoder after the length regulator): turns the
+    # piecewise-constant expanded mu into one with transitions, mu = expand(mu_ph) + dec(h);
+    # trained by the prior loss on frames. 0 layers: mu is piecewise constant per phoneme
+    decoder_layers: int = 0
+    decoder_channels: int = 192
+    decoder_kernel: int = 5
     # what the network over frames models (tts_ebm.fields): "energy" (g = grad_x E, time-free),
     # "velocity" (g = v(x, mu, t), the flow-matching peer) or "timed_energy" (g = grad_x
-    # E(x, mu, t)); energy_* below size each of them
+    # E(x, mu, t)); frame_* below size the frame network of each of them
     field: str = "energy"
-    # energy network over frames (conv + transformer stack)
-    energy_head: str = "quadratic"
-    energy_channels: int = 256
-    energy_filter_channels: int = 1024
-    energy_heads: int = 4
-    energy_depth: int = 4
-    energy_kernel: int = 3
+    energy_head: str = "quadratic"  # energy fields: quadratic | scalar (docs/DESIGN.md 3)
+    # frame network (tts_ebm/networks/frame.py): a 1-D U-Net with frame_levels halvings, and
+    # frame_depth conv + transformer blocks at the coarsest rate
+    frame_channels: int = 256
+    frame_filter_channels: int = 1024
+    frame_heads: int = 4
+    frame_depth: int = 4
+    frame_kernel: int = 3
+    frame_levels: int = 0
     # training
     segment_frames: int = 172
     prior_weight: float = 1.0
@@ -59,20 +77,28 @@ class ModelConfig:
             )
         for name in ("n_mels", "encoder_channels", "encoder_filter_channels", "encoder_heads",
                      "encoder_layers", "encoder_kernel", "encoder_prenet_kernel",
-                     "duration_channels", "duration_kernel", "energy_channels",
-                     "energy_filter_channels", "energy_heads", "energy_depth", "energy_kernel",
-                     "segment_frames"):
+                     "duration_channels", "duration_kernel", "decoder_channels",
+                     "decoder_kernel", "frame_channels", "frame_filter_channels", "frame_heads",
+                     "frame_depth", "frame_kernel", "segment_frames"):
             if int(getattr(self, name)) < 1:
                 raise UserInputError(f"model.{name} must be >= 1, got {getattr(self, name)}")
+        for name in ("decoder_layers", "frame_levels"):
+            if int(getattr(self, name)) < 0:
+                raise UserInputError(f"model.{name} must be >= 0, got {getattr(self, name)}")
+        if self.segment_frames % 2 ** self.frame_levels:
+            raise UserInputError(
+                f"model.segment_frames ({self.segment_frames}) must be a multiple of "
+                f"2^frame_levels ({2 ** self.frame_levels})"
+            )
         for channels, heads in (("encoder_channels", "encoder_heads"),
-                                ("energy_channels", "energy_heads")):
+                                ("frame_channels", "frame_heads")):
             if getattr(self, channels) % getattr(self, heads):
                 raise UserInputError(
                     f"model.{channels} ({getattr(self, channels)}) must be divisible by "
                     f"model.{heads} ({getattr(self, heads)})"
                 )
         for name in ("encoder_kernel", "encoder_prenet_kernel", "duration_kernel",
-                     "energy_kernel"):
+                     "decoder_kernel", "frame_kernel"):
             if getattr(self, name) % 2 == 0:
                 raise UserInputError(f"model.{name} must be odd ('same' padding), "
                                      f"got {getattr(self, name)}")
@@ -92,9 +118,18 @@ class ModelConfig:
     def ljspeech(cls, **overrides: Any) -> ModelConfig:
         return cls.preset("ljspeech", **overrides)
 
+    def frame_network(self) -> FrameNetConfig:
+        """The sizes of the frame network that the field is built on."""
+        return FrameNetConfig(n_mels=self.n_mels, channels=self.frame_channels,
+                              filter_channels=self.frame_filter_channels, heads=self.frame_heads,
+                              depth=self.frame_depth, kernel=self.frame_kernel,
+                              levels=self.frame_levels)
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
-        """Build from a dict (checkpoint, YAML); unknown keys are an error, not ignored."""
+        """Build from a dict (checkpoint, YAML); unknown keys are an error, not ignored; keys of
+        older configs (RENAMED_KEYS) are read under their new names."""
+        data = {RENAMED_KEYS.get(key, key): value for key, value in data.items()}
         valid = [f.name for f in fields(cls)]
         unknown = sorted(set(data) - set(valid))
         if unknown:
@@ -108,27 +143,27 @@ class ModelConfig:
 
 
 # What the CPU presets share.
-_CPU_SHARED: dict[str, Any] = {"encoder_heads": 2, "encoder_dropout": 0.0, "energy_heads": 2,
-                               "energy_depth": 2, "duration_dropout": 0.0}
+_CPU_SHARED: dict[str, Any] = {"encoder_heads": 2, "encoder_dropout": 0.0, "frame_heads": 2,
+                               "frame_depth": 2, "duration_dropout": 0.0}
 # Model sizes by name, smallest first; fields not named keep the ModelConfig defaults.
 PRESETS: dict[str, dict[str, Any]] = {
     # ~0.1 M: trains and samples in milliseconds on a CPU (tests).
     "tiny": {**_CPU_SHARED, "encoder_channels": 32, "encoder_filter_channels": 64,
              "encoder_layers": 2, "encoder_prenet_layers": 1, "duration_channels": 32,
-             "energy_channels": 32, "energy_filter_channels": 64, "segment_frames": 32},
+             "frame_channels": 32, "frame_filter_channels": 64, "segment_frames": 32},
     # 2.45 M: the CPU demo, intelligible after minutes on one core. Sized on festival-slt (the
     # sweep in README): the text encoder's width and depth decide mu's WER, so it gets most of
     # the budget; the energy network adds texture (DNSMOS, mel FD) and costs a double backward
     # per training step, so it stays narrow.
     "small": {**_CPU_SHARED, "encoder_channels": 128, "encoder_filter_channels": 512,
               "encoder_layers": 4, "encoder_prenet_layers": 2, "duration_channels": 128,
-              "energy_channels": 64, "energy_filter_channels": 256, "segment_frames": 64},
+              "frame_channels": 64, "frame_filter_channels": 256, "segment_frames": 64},
     # 5.65 M: between small and ljspeech, for longer CPU runs; no recipe uses it yet (the CPU
     # benchmark is bound by evaluation on 2 cores and trains `small` 3.4x longer instead).
     "base": {**_CPU_SHARED, "encoder_channels": 192, "encoder_filter_channels": 768,
              "encoder_layers": 4, "encoder_prenet_layers": 3, "encoder_dropout": 0.05,
-             "duration_channels": 192, "duration_dropout": 0.05, "energy_channels": 96,
-             "energy_filter_channels": 384, "segment_frames": 96},
+             "duration_channels": 192, "duration_dropout": 0.05, "frame_channels": 96,
+             "frame_filter_channels": 384, "segment_frames": 96},
     # ~16 M: the LJSpeech model (the ModelConfig defaults, Grad-TTS / Matcha-TTS sized).
     "ljspeech": {},
 }

@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import torch
 from torch import Tensor, nn
 
 from tts_ebm.model.alignment import sequence_mask
 from tts_ebm.model.config import ModelConfig
-from tts_ebm.model.layers import ChannelLayerNorm, TransformerBlock
+from tts_ebm.networks.layers import ChannelLayerNorm, TransformerBlock
+
+
+class EncoderOutput(NamedTuple):
+    """Per-token outputs of the text encoder; all zero on padded tokens."""
+
+    mu: Tensor             # (B, n_mels, L) per-token mean mel
+    log_durations: Tensor  # (B, 1, L)
+    mask: Tensor           # (B, 1, L) float
+    hidden: Tensor         # (B, C, L) the states mu is projected from (the prior decoder's input)
 
 
 class ConvPrenet(nn.Module):
@@ -89,8 +99,8 @@ class TextEncoder(nn.Module):
         self.duration = DurationPredictor(c, config.duration_channels, config.duration_kernel,
                                           config.duration_dropout)
 
-    def forward(self, tokens: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        """Returns (mu_ph, log_durations, token_mask (B, 1, L) float)."""
+    def forward(self, tokens: Tensor, lengths: Tensor) -> EncoderOutput:
+        """Per-token mu, log durations, mask and hidden states."""
         mask = sequence_mask(lengths, tokens.shape[1]).unsqueeze(1).to(torch.float32)
         x = self.embedding(tokens).transpose(1, 2) * math.sqrt(self.channels)
         x = self.prenet(x, mask)
@@ -101,4 +111,4 @@ class TextEncoder(nn.Module):
         mu = self.proj_mu(x) * mask
         # Detached, as in Glow-TTS: the duration loss must not reshape the text features.
         log_durations = self.duration(x.detach(), mask)
-        return mu, log_durations, mask
+        return EncoderOutput(mu, log_durations, mask, x)

@@ -185,8 +185,9 @@ def _check_type(value: Any, kind: Any, name: str) -> Any:
 def _resolve_model(model: dict[str, Any]) -> dict[str, Any]:
     """Expand an optional `preset` (tiny | small | base | ljspeech) into every ModelConfig field."""
     from tts_ebm.model import ModelConfig
+    from tts_ebm.model.config import RENAMED_KEYS
 
-    model = dict(model)
+    model = {RENAMED_KEYS.get(key, key): value for key, value in model.items()}
     preset = model.pop("preset", None)
     base = ModelConfig.preset(preset) if preset else ModelConfig()
     valid = list(base.to_dict())

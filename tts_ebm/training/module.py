@@ -27,7 +27,6 @@ import vocoder
 from tts_ebm import criteria, samplers
 from tts_ebm.errors import UserInputError
 from tts_ebm.model import AcousticModel, ModelConfig
-from tts_ebm.model.alignment import expand, monotonic_alignment, sequence_mask
 from tts_ebm.text import SymbolTable
 from tts_ebm.training import media
 from tts_ebm.training.checkpoint import make_payload
@@ -181,11 +180,11 @@ class EBMTrainingModule(L.LightningModule):
         self, model: AcousticModel, batch: dict[str, Any], generator: torch.Generator
     ) -> None:
         """Energy per frame of the data and of sampler outputs under the same aligned mu."""
-        mels, lengths = batch["mels"], batch["mel_lengths"]
+        mels = batch["mels"]
         with torch.no_grad():
-            mu_ph, _, token_mask = model.encoder(batch["tokens"], batch["token_lengths"])
-            mask = sequence_mask(lengths, mels.shape[-1]).unsqueeze(1).to(mels.dtype)
-            mu = expand(mu_ph, monotonic_alignment(mu_ph, mels, token_mask, mask))
+            prior = model.align(batch["tokens"], batch["token_lengths"], mels,
+                                batch["mel_lengths"])
+            mu, mask = prior.mu, prior.mask
             frames = mask.sum(dim=(1, 2))
             data = model.energy(mels * mask, mu, mask) / frames
         _, trace = self.sampler.sample(model.energy, mu, mask, generator=generator)

@@ -1,6 +1,6 @@
 """The energy network E_theta(x, mu, mask) -> (B,), a sum over valid frames.
 
-Built on the shared `FrameNetwork` (tts_ebm/model/backbone.py). The default energy has no
+Built on the shared `FrameNetwork` (tts_ebm/networks/frame.py). The default energy has no
 time/noise-level input: E(x, mu, mask), turned by `tts_ebm.fields.EnergyField` into the
 time-free field g = grad_x E that samplers and criteria use. With `time_conditional` it is
 E(x, mu, mask, t) (the `timed_energy` field). Padded frames change neither E nor its gradient on
@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from tts_ebm.model.backbone import FrameNetwork
-from tts_ebm.model.config import ModelConfig
+from tts_ebm.networks.frame import FrameNetConfig, FrameNetwork
+
+ENERGY_HEADS = ("quadratic", "scalar")
 
 
 class EnergyNetwork(FrameNetwork):
@@ -24,10 +25,12 @@ class EnergyNetwork(FrameNetwork):
     scalar: E = sum_t mask_t h(x, mu)_t with one scalar per frame.
     """
 
-    def __init__(self, config: ModelConfig, time_conditional: bool = False) -> None:
-        quadratic = config.energy_head == "quadratic"
-        super().__init__(config, config.n_mels if quadratic else 1, time_conditional)
-        self.head = config.energy_head
+    def __init__(self, config: FrameNetConfig, head: str = "quadratic",
+                 time_conditional: bool = False) -> None:
+        if head not in ENERGY_HEADS:
+            raise ValueError(f"energy head must be one of {ENERGY_HEADS}, got {head!r}")
+        super().__init__(config, config.n_mels if head == "quadratic" else 1, time_conditional)
+        self.head = head
         if self.head == "quadratic":
             nn.init.zeros_(self.out.weight)
             nn.init.zeros_(self.out.bias)
