@@ -93,7 +93,7 @@ class AcousticModel(nn.Module):
         self.encoder = TextEncoder(n_symbols, config)
         self.decoder = (
             PriorDecoder(config.encoder_channels, config.decoder_channels, config.n_mels,
-                         config.decoder_layers, config.decoder_kernel, config.encoder_heads)
+                         config.decoder_layers, config.decoder_kernel)
             if config.decoder_layers else None
         )
         self.field = fields.build(config.field, config.frame_network(), config.energy_head)

@@ -47,12 +47,15 @@ class FrameNetConfig:
 
 class ResConvBlock(nn.Module):
     """Two masked SiLU convolutions with a residual connection (local spectral detail); with
-    `time_channels`, its own projection of the time embedding is added to its input."""
+    `time_channels`, its own projection of the time embedding is added to its input; the first
+    convolution may be dilated (wider context for the same cost)."""
 
-    def __init__(self, channels: int, kernel: int, time_channels: int = 0) -> None:
+    def __init__(self, channels: int, kernel: int, time_channels: int = 0,
+                 dilation: int = 1) -> None:
         super().__init__()
         self.norm = ChannelLayerNorm(channels)
-        self.conv1 = nn.Conv1d(channels, channels, kernel, padding=kernel // 2)
+        self.conv1 = nn.Conv1d(channels, channels, kernel, padding=dilation * (kernel // 2),
+                               dilation=dilation)
         self.conv2 = nn.Conv1d(channels, channels, kernel, padding=kernel // 2)
         self.act = nn.SiLU()
         self.time = nn.Linear(time_channels, channels) if time_channels else None
