@@ -150,3 +150,21 @@ def test_unet_forward_by_hand():
         h = net.up[1]((net.upsample[1](up(h, scale_factor=2.0)) + h1) * mask, mask)
         expected = net.out(net.act(net.norm(h)) * mask) * mask
         assert torch.allclose(net.frames(x, mu, mask), expected, atol=1e-5)
+
+
+def test_fields_and_networks_never_import_the_model():
+    """One direction only: model -> fields -> networks (a cycle made every change touch all)."""
+    import ast
+    from pathlib import Path
+
+    import tts_ebm
+
+    root = Path(tts_ebm.__file__).parent
+    for package, forbidden in (("fields", ("tts_ebm.model",)),
+                               ("networks", ("tts_ebm.model", "tts_ebm.fields"))):
+        for path in (root / package).glob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                names = ([node.module or ""] if isinstance(node, ast.ImportFrom)
+                         else [a.name for a in node.names] if isinstance(node, ast.Import)
+                         else [])
+                assert not [n for n in names if n.startswith(forbidden)], (path, names)

@@ -46,7 +46,7 @@ def zero_criterion(energy_fn, x, mu, mask, negatives=None):
 @pytest.mark.parametrize("weights", [(1.0, 1.0), (0.5, 3.0)])
 def test_duration_and_prior_losses_match_hand_values(weights):
     prior_weight, duration_weight = weights
-    config = ModelConfig.tiny()
+    config = ModelConfig.tiny(decoder_layers=0)  # mu = the expanded token means
     config.prior_weight, config.duration_weight = prior_weight, duration_weight
     model = AcousticModel(config, n_symbols=10)
     model.encoder = FixedEncoder()
@@ -79,7 +79,8 @@ def test_duration_and_prior_losses_match_hand_values(weights):
 # --- issue 14: mutation survivors of the model group (docs/mutation.md) ----------------------
 
 SMALL = {"n_mels": 4, "encoder_channels": 8, "encoder_filter_channels": 8,
-         "frame_channels": 8, "frame_filter_channels": 8, "duration_channels": 8}
+         "frame_channels": 8, "frame_filter_channels": 8, "duration_channels": 8,
+         "frame_levels": 0}  # the flat stack, written out by hand below
 
 
 def randomise(module: nn.Module, seed: int = 0) -> nn.Module:
@@ -92,7 +93,7 @@ def randomise(module: nn.Module, seed: int = 0) -> nn.Module:
 
 
 def fixed_model(**overrides) -> AcousticModel:
-    config = ModelConfig.tiny(**overrides)
+    config = ModelConfig.tiny(**{"decoder_layers": 0, **overrides})  # mu: the token means
     model = AcousticModel(config, n_symbols=10)
     model.encoder = FixedEncoder()
     return model
@@ -224,7 +225,7 @@ def test_config_accepts_ones_and_names_the_bad_value():
     """1 is a valid size (one head, one block: catches `<= 1` / `< 2`); 0 is refused with the
     field's name and value."""
     cfg = ModelConfig.tiny(encoder_heads=1, frame_heads=1, frame_depth=1, encoder_layers=1,
-                           n_mels=1, segment_frames=1)
+                           n_mels=1, segment_frames=1, frame_levels=0)
     assert (cfg.encoder_heads, cfg.frame_depth, cfg.segment_frames) == (1, 1, 1)
     with pytest.raises(UserInputError, match=r"^model\.frame_depth must be >= 1, got 0$"):
         ModelConfig.tiny(frame_depth=0)

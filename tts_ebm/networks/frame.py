@@ -12,8 +12,9 @@ segments, inference whole utterances); the convolutions give the attention relat
 SiLU/GELU activations: score-matching criteria differentiate the gradient of an energy again,
 which needs non-zero second derivatives.
 
-Time (time-conditional fields only): a sinusoidal embedding of t, projected separately for every
-block (its own shift per block, as Grad-TTS/Matcha condition each resnet block).
+Time (time-conditional fields only): a sinusoidal embedding of t (a quarter of the channels, so
+that a time-conditional field stays within 1 % of the energy's size), projected separately for
+every conv block (its own shift per block, as Grad-TTS/Matcha condition each resnet block).
 
 Masking: x and mu are zeroed on padded frames before the first layer, every conv input is
 masked, attention ignores padded keys and outputs are masked, so padded values change nothing
@@ -100,8 +101,8 @@ class FrameNetwork(nn.Module):
         c = config.channels
         self.levels = config.levels
         self.inp = nn.Conv1d(2 * config.n_mels, c, 1)
-        self.time = TimeEmbedding(c) if time_conditional else None
-        tc = c if time_conditional else 0
+        tc = max(c // 4, 2) if time_conditional else 0
+        self.time = TimeEmbedding(tc) if time_conditional else None
         self.down = nn.ModuleList(ResConvBlock(c, config.kernel, tc) for _ in range(self.levels))
         self.downsample = nn.ModuleList(nn.Conv1d(c, c, 3, stride=2, padding=1)
                                         for _ in range(self.levels))
