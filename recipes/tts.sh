@@ -58,7 +58,8 @@ Stages:
                 reference recordings themselves (WER and DNSMOS only)
   6 report      exp/RESULTS.md, exp/quality_vs_steps.png, exp/quality_vs_time.png (always
                 regenerated)
-  7 listening   tts-ebm export-listening-test of the K=--main_steps systems (if available)
+  7 listening   tts-ebm export-listening-test of the K=--main_steps systems and the first
+                criterion's prior mean alone (K=0, when synthesised)
   8 samples     exp/samples/index.html: every system's audio and mels side by side (always
                 regenerated)
   9 contest     when --criteria has fm and an energy criterion: benchmarks/contest.py on this
@@ -299,6 +300,11 @@ if run_stage 7; then
     if tts-ebm export-listening-test --help >/dev/null 2>&1; then
         systems=()
         for crit in $criteria; do systems+=(--system "$crit=$exp_dir/$crit/synth_K$main_steps"); done
+        # the prior mean alone (K = 0) as a condition too, when it was synthesised: what the
+        # energy steps add is what the listeners judge
+        first=${criteria%% *}
+        [ "$main_steps" != 0 ] && [ -d "$exp_dir/$first/synth_K0" ] &&
+            systems+=(--system "${first}_mu=$exp_dir/$first/synth_K0")
         out="$exp_dir/listening_test"
         [ -e "$out/.done" ] || rm -rf "$out"  # the export wants a new folder; drop a partial one
         run_unit 7 listening_test "$out/.done" \
