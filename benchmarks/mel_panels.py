@@ -24,7 +24,8 @@ def load(path: Path) -> np.ndarray:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("panels", nargs="+", help="LABEL=PATH (.npy raw log-mel or .wav)")
+    parser.add_argument("panels", nargs="+",
+                        help="LABEL=PATH (.npy raw log-mel or .wav; the last = splits)")
     parser.add_argument("--out", type=Path, required=True, help="PNG to write")
     parser.add_argument("--title", default="", help="figure title (e.g. the utterance text)")
     args = parser.parse_args()
@@ -34,7 +35,7 @@ def main() -> None:
     import matplotlib.pyplot as plt
 
     labels, mels = zip(*((label, load(Path(path))) for label, path in
-                         (panel.split("=", 1) for panel in args.panels)))
+                         (panel.rsplit("=", 1) for panel in args.panels)))
     vmin, vmax = shared_range(mels)
     width = max(m.shape[1] for m in mels)
     figure, axes = plt.subplots(len(mels), 1, figsize=(max(6, width / 40), 1.6 * len(mels)),
