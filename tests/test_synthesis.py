@@ -108,7 +108,7 @@ def test_sampler_defaults_come_from_the_checkpoint(synth: Synthesizer) -> None:
     assert (sampler.steps, sampler.temperature) == (2, 0.5)
     sampler = synth.build_sampler(steps=7, n_candidates=2)
     assert (sampler.steps, sampler.temperature, sampler.n_candidates) == (7, 0.5, 2)
-    assert synth.build_sampler("langevin").temperature == 1.0  # another sampler: its defaults
+    assert synth.build_sampler(sampler="langevin").temperature == 1.0  # another sampler: its defaults
     assert np.isfinite(synth.synthesize(TEXTS[0], steps=1, n_candidates=2, seed=0)).all()
 
 
