@@ -4,6 +4,7 @@ Chromium against a real server on 127.0.0.1 (tiny checkpoint, Griffin-Lim)."""
 from __future__ import annotations
 
 import io
+import itertools
 import threading
 import time
 from pathlib import Path
@@ -208,7 +209,7 @@ def test_page_in_headless_chromium(server: str, tmp_path: Path) -> None:
     assert state["duration"] > 0.2
     energies = state["energies"]
     assert len(energies) == 4 + 1  # K = 4, the checkpoint's default
-    assert all(np.isfinite(energies)) and all(b <= a for a, b in zip(energies, energies[1:]))
+    assert all(np.isfinite(energies)) and all(b <= a for a, b in itertools.pairwise(energies))
     assert {name for name, width in state["images"] if width > 0} == {
         "step-mel", "step-delta", "mu", "final"}
     assert "K = 100000 steps is more than this page runs" in message

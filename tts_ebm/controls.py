@@ -82,10 +82,9 @@ class SynthesisControls:
         def put(name: str, value: Any) -> None:
             object.__setattr__(self, name, value)
 
-        if self.sampler is not None:
-            if self.sampler not in samplers.names():
-                raise UserInputError(f"unknown sampler {self.sampler!r}; choose one of "
-                                     f"{', '.join(samplers.names())}")
+        if self.sampler is not None and self.sampler not in samplers.names():
+            raise UserInputError(f"unknown sampler {self.sampler!r}; choose one of "
+                                 f"{', '.join(samplers.names())}")
         if self.steps is not None:
             put("steps", _number(self.steps, "K (steps)", int, 0))
         if self.step_size is not None:
