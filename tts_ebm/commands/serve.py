@@ -14,6 +14,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from tts_ebm.errors import UserInputError
+
 DEFAULT_VOCODERS = ["hifigan-lj", "griffin-lim"]
 
 
@@ -36,11 +38,17 @@ def run(args: argparse.Namespace) -> int:
     from tts_ebm.serve.app import Demo, create_app
     from tts_ebm.synthesis import Synthesizer
 
+    if args.max_waiting < 0:
+        raise UserInputError(f"--max-waiting must be >= 0, got {args.max_waiting}")
     specs = args.vocoder or DEFAULT_VOCODERS
     synth = Synthesizer(args.checkpoint, vocoder=specs[0], device=args.device)
     demo = Demo(synth, checkpoint_name=str(args.checkpoint), vocoder_specs=specs,
                 max_waiting=args.max_waiting)
-    server = make_server(args.host, args.port, create_app(demo), threaded=True)
+    try:
+        server = make_server(args.host, args.port, create_app(demo), threaded=True)
+    except OSError as error:  # port taken, address not on this machine, privileged port
+        raise UserInputError(f"cannot listen on {args.host}:{args.port}: {error.strerror or error}"
+                             ) from error
     print(f"serving {args.checkpoint} on http://{args.host}:{server.server_port}/ "
           "(Ctrl-C stops)", flush=True)
     try:
