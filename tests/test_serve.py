@@ -36,13 +36,15 @@ def offline_hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
 
 
-@pytest.fixture(scope="module")
-def synth(tmp_path_factory: pytest.TempPathFactory) -> Synthesizer:
-    """A tiny delta model trained for a few steps on random mels, through its checkpoint."""
+def tiny_synthesizer(folder: Path, field: str = "energy") -> Synthesizer:
+    """A tiny model (delta on an energy, fm on a velocity) trained for a few steps on random
+    mels, loaded through its checkpoint."""
     torch.manual_seed(0)
     config = ExperimentConfig.from_dict({
-        "model": {"preset": "tiny"}, "criterion": {"name": "delta"},
-        "sampler": {"name": "gd", "options": {"steps": 4, "temperature": 0.5}},
+        "model": {"preset": "tiny", "field": field},
+        "criterion": {"name": "delta" if field == "energy" else "fm"},
+        "sampler": {"name": "gd" if field == "energy" else "euler",
+                    "options": {"steps": 4, "temperature": 0.5}},
     })
     table = SymbolTable.default()
     model = AcousticModel(ModelConfig.from_dict(config.model), n_symbols=len(table))
@@ -51,7 +53,7 @@ def synth(tmp_path_factory: pytest.TempPathFactory) -> Synthesizer:
     token_lengths = torch.tensor([len(ids[0])])
     mel_lengths = token_lengths * 3
     mels = torch.randn(1, 80, int(mel_lengths.max()))
-    criterion = criteria.build("delta")
+    criterion = criteria.build(config.criterion.name)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     for _ in range(3):
         loss, _ = model.training_step_losses(tokens, token_lengths, mels, mel_lengths, criterion)
@@ -59,9 +61,14 @@ def synth(tmp_path_factory: pytest.TempPathFactory) -> Synthesizer:
         loss.backward()
         optimizer.step()
     payload = make_payload(config, table, [-5.0] * 80, [2.0] * 80, model.state_dict())
-    path = tmp_path_factory.mktemp("ckpt") / "last.ckpt"
+    path = folder / "last.ckpt"
     torch.save({"tts_ebm": payload, "state_dict": {}}, path)
     return Synthesizer(path, vocoder="griffin-lim", device="cpu")
+
+
+@pytest.fixture(scope="module")
+def synth(tmp_path_factory: pytest.TempPathFactory) -> Synthesizer:
+    return tiny_synthesizer(tmp_path_factory.mktemp("ckpt"))
 
 
 @pytest.fixture(scope="module")
@@ -138,6 +145,18 @@ def test_a_full_queue_refuses_politely(synth: Synthesizer) -> None:
         assert answer.status_code == 503 and "busy" in answer.get_json()["error"]
     finally:
         release.set()
+
+
+def test_a_velocity_model_has_steps_but_no_energy(tmp_path: Path) -> None:
+    """fm checkpoints: the energies are null in the JSON (not NaN, which is not JSON), the
+    per-step mels are there."""
+    client = create_app(Demo(tiny_synthesizer(tmp_path, "velocity"), "fm.ckpt",
+                             ["griffin-lim"])).test_client()
+    answer = client.post("/api/synthesize", json={"text": TEXT, "steps": 2})
+    state = wait(client, answer.get_json()["job"])
+    assert state["state"] == "done", state
+    assert state["result"]["energies"] == [None, None, None]
+    assert client.get(state["result"]["step"] + "2.png").status_code == 200
 
 
 def test_page_limits_and_defaults(demo: Demo) -> None:
