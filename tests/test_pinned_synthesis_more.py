@@ -13,6 +13,7 @@ import soundfile as sf
 import torch
 
 from tts_ebm import synthesis
+from tts_ebm.controls import SynthesisControls
 from tts_ebm.errors import UserInputError
 from tts_ebm.synthesis import Synthesizer, write_wav
 from tts_ebm.text import SymbolTable
@@ -41,7 +42,8 @@ class FakeModel:
 
     def generate(self, tokens, lengths, sampler, *, length_scale, generator):
         self.calls.append((tokens.clone(), lengths.clone()))
-        return SimpleNamespace(mel=self.mel, durations=self.durations)
+        return SimpleNamespace(mel=self.mel, durations=self.durations,
+                               trace=SimpleNamespace(states=None))
 
 
 def bare(device: str = "cpu", model=None, options=None) -> Synthesizer:
@@ -85,19 +87,19 @@ def test_every_control_reaches_the_sampler(monkeypatch):
     seen = []
     monkeypatch.setattr(synthesis.samplers, "build", lambda name, **o: seen.append((name, o)))
     s = bare(options={"steps": 9, "extra": 1})
-    s.build_sampler(None, 3, 0.25, 0.5, 4)
+    s.build_sampler(steps=3, step_size=0.25, temperature=0.5, n_candidates=4)
     assert seen[-1] == ("gd", {"steps": 3, "step_size": 0.25, "temperature": 0.5,
                                "n_candidates": 4, "extra": 1})
-    s.build_sampler("other", None, "auto", None, None)
-    assert seen[-1] == ("other", {"step_size": "auto"})
+    s.build_sampler(SynthesisControls(sampler="langevin", step_size="1/K"))
+    assert seen[-1] == ("langevin", {"step_size": "1/K"})
     # synthesize_utterances passes its controls on in the right places
     monkeypatch.setattr(Synthesizer, "sentences", lambda self, t: [(t, [1])])
-    monkeypatch.setattr(Synthesizer, "_generate", lambda self, *a: ([], []))
+    monkeypatch.setattr(Synthesizer, "_generate", lambda self, *a: ([], [], []))
     monkeypatch.setattr(Synthesizer, "_vocode", lambda self, m: [])
     monkeypatch.setattr(Synthesizer, "_join", lambda self, *a: None)
-    s.synthesize_utterances(["Hi."], steps=5, step_size=0.1, sampler="other", temperature=0.3,
+    s.synthesize_utterances(["Hi."], steps=5, step_size=0.1, sampler="euler", temperature=0.3,
                             n_candidates=2)
-    assert seen[-1] == ("other", {"steps": 5, "step_size": 0.1, "temperature": 0.3,
+    assert seen[-1] == ("euler", {"steps": 5, "step_size": 0.1, "temperature": 0.3,
                                   "n_candidates": 2})
 
 
@@ -111,7 +113,7 @@ def test_synthesize_function_passes_everything_through(monkeypatch):
         def __init__(self, checkpoint, vocoder=None, device=None):
             record["init"] = (checkpoint, vocoder, device)
 
-        def synthesize(self, text, **controls):
+        def synthesize(self, text, controls):
             record["call"] = (text, controls)
             return np.ones(3, np.float32)
 
@@ -121,9 +123,9 @@ def test_synthesize_function_passes_everything_through(monkeypatch):
                                       n_candidates=3, seed=11, device="cpu")
     assert rate == 22050 and wave.tolist() == [1, 1, 1]
     assert record["init"] == ("c.ckpt", "v", "cpu")
-    assert record["call"] == ("Hi.", {"steps": 4, "step_size": 0.2, "sampler": "gd",
-                                      "temperature": 0.7, "length_scale": 1.3,
-                                      "n_candidates": 3, "seed": 11})
+    assert record["call"] == ("Hi.", SynthesisControls(
+        steps=4, step_size=0.2, sampler="gd", temperature=0.7, length_scale=1.3,
+        n_candidates=3, seed=11))
 
 
 # ---------------------------------------------------------------- error messages
@@ -175,12 +177,13 @@ def test_generate_denormalises_with_mean_and_std():
     torch.manual_seed(1)
     mel = torch.randn(2, 80, 5)
     s = bare(model=FakeModel(mel, torch.tensor([[2, 3, 0], [1, 1, 0]])))
-    mels, durations = s._generate([[5, 6, 7], [8, 9]], None, 1.0, None)
+    mels, durations, records = s._generate([[5, 6, 7], [8, 9]], None, 1.0, None)
     std, mean = s.bundle.mel_std.view(1, 80, 1), s.bundle.mel_mean.view(1, 80, 1)
     want = mel * std + mean
     torch.testing.assert_close(mels[0], want[0, :, :5])
     torch.testing.assert_close(mels[1], want[1, :, :2])
     assert [d.tolist() for d in durations] == [[2, 3, 0], [1, 1]]
+    assert records == []  # the sampler kept no steps
     tokens, lengths = s.bundle.model.calls[0]
     assert tokens.dtype == torch.long and tokens.tolist() == [[5, 6, 7], [8, 9, 0]]
     assert lengths.tolist() == [3, 2]
@@ -254,7 +257,7 @@ def test_seed_generator_is_made_on_the_synthesizer_device(monkeypatch):
     monkeypatch.setattr(synthesis.torch, "Generator", Generator)
     monkeypatch.setattr(synthesis.samplers, "build", lambda name, **o: None)
     monkeypatch.setattr(Synthesizer, "sentences", lambda self, t: [(t, [1])])
-    monkeypatch.setattr(Synthesizer, "_generate", lambda self, ids, c, ls, g: ([], []))
+    monkeypatch.setattr(Synthesizer, "_generate", lambda self, ids, c, ls, g: ([], [], []))
     monkeypatch.setattr(Synthesizer, "_vocode", lambda self, m: [])
     monkeypatch.setattr(Synthesizer, "_join", lambda self, *a: None)
     bare("cuda").synthesize_utterances(["Hi."], seed=7)

@@ -108,7 +108,7 @@ def test_sampler_defaults_come_from_the_checkpoint(synth: Synthesizer) -> None:
     assert (sampler.steps, sampler.temperature) == (2, 0.5)
     sampler = synth.build_sampler(steps=7, n_candidates=2)
     assert (sampler.steps, sampler.temperature, sampler.n_candidates) == (7, 0.5, 2)
-    assert synth.build_sampler("langevin").temperature == 1.0  # another sampler: its defaults
+    assert synth.build_sampler(sampler="langevin").temperature == 1.0  # another sampler: its defaults
     assert np.isfinite(synth.synthesize(TEXTS[0], steps=1, n_candidates=2, seed=0)).all()
 
 
@@ -227,6 +227,8 @@ def test_cli_bad_inputs_write_nothing(checkpoint: Path, tmp_path: Path, capsys) 
     assert main(["synthesize", "--checkpoint", str(checkpoint), "--out", str(out), "--vocoder",
                  "hf:nobody/none/x.bin", "--text", "hi", "--device", "cpu"]) == 2
     assert "hf:nobody/none/x.bin" in capsys.readouterr().err
+    assert main([*base, "--text", "hi", "--steps", "two"]) == 2  # checked before loading
+    assert "K (steps) must be an integer, got 'two'" in capsys.readouterr().err
     assert not out.exists()
 
 
@@ -241,3 +243,15 @@ def test_vocoder_with_other_frame_rate_is_refused(checkpoint: Path) -> None:
 
     with pytest.raises(UserInputError, match="16000 Hz with hop 200"):
         Synthesizer(checkpoint, vocoder=SimpleNamespace(sample_rate=16000, hop_length=200))
+
+
+def test_kept_steps_join_sentences_like_the_mel(synth: Synthesizer) -> None:
+    """Utterance.record: K + 1 energies (the sum over sentences), mu and per-step mels with the
+    pauses of the final mel; its last state is the mel that was vocoded."""
+    (utterance,) = synth.synthesize_utterances([" ".join(TEXTS)], steps=3, seed=0,
+                                               keep_steps=True)
+    record = utterance.record
+    assert len(utterance.sentences) == 2 and record.energies.shape == (4,)
+    assert record.states.shape == (4, *utterance.mel.shape) and record.mu.shape == utterance.mel.shape
+    np.testing.assert_allclose(record.states[-1], utterance.mel, atol=1e-5)
+    assert synth.synthesize_utterances([TEXTS[0]], steps=3)[0].record is None

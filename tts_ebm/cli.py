@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "export-listening-test": ("export_listening_test", "build a webMUSHRA / crowdsourcing test"),
     "analyze-listening-test": ("analyze_listening_test", "MOS / MUSHRA statistics from results"),
     "samples-page": ("samples_page", "static HTML page of every system's audio and mels"),
+    "serve": ("serve", "local web page: synthesise and watch the energy fall step by step"),
 }
 
 

@@ -7,6 +7,7 @@ generated in one batch, and the sentences of an utterance are joined with short 
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ import torch
 import vocoder as vocoders
 from data_prep.features import MEL
 from tts_ebm import samplers
+from tts_ebm.controls import SynthesisControls
 from tts_ebm.errors import UserInputError
 from tts_ebm.io import atomic_path
 from tts_ebm.text import split_sentences, text_to_ids
@@ -34,6 +36,21 @@ SILENCE_LOG_MEL = math.log(1e-5)  # the feature floor: what silence looks like t
 
 
 @dataclass
+class StepRecord:
+    """What the sampler did to one utterance (`keep_steps=True`), sentences joined by pauses.
+
+    energies: (K + 1,) the utterance's energy before each step and after the last (the sum over
+    its sentences, each generated on its own; NaN for a field without an energy);
+    mu: (80, T) raw log-mel of the prior mean; states: (K + 1, 80, T) raw log-mel of the start
+    sample mu + tau*eps and of x after each step (states[-1] is the final mel).
+    """
+
+    energies: np.ndarray
+    mu: np.ndarray
+    states: np.ndarray
+
+
+@dataclass
 class Utterance:
     """One synthesised utterance: waveform, the raw log-mel it came from, and bookkeeping."""
 
@@ -42,6 +59,7 @@ class Utterance:
     sample_rate: int
     durations: list[np.ndarray]  # frames per token, one array per sentence
     sentences: list[str]
+    record: StepRecord | None = None
 
     @property
     def seconds(self) -> float:
@@ -90,71 +108,76 @@ class Synthesizer:
         return vocoder
 
     def build_sampler(
-        self,
-        sampler: str | None = None,
-        steps: int | None = None,
-        step_size: float | str | None = None,
-        temperature: float | None = None,
-        n_candidates: int | None = None,
+        self, controls: SynthesisControls | None = None, **overrides: Any
     ) -> samplers.Sampler:
         """The checkpoint's sampler with the given controls overridden; another sampler name
         starts from that sampler's defaults (its options may not apply to the other)."""
+        controls = _controls(controls, overrides)
         configured = self.bundle.config.sampler
-        name = sampler or configured.name
+        name = controls.sampler or configured.name
         options: dict[str, Any] = dict(configured.options) if name == configured.name else {}
-        overrides = {"steps": steps, "step_size": step_size, "temperature": temperature,
-                     "n_candidates": n_candidates}
-        options.update({k: v for k, v in overrides.items() if v is not None})
+        options.update(controls.sampler_options())
         return samplers.build(name, **options)
 
     def synthesize(
-        self, text: str | list[str], **controls: Any
+        self, text: str | list[str], controls: SynthesisControls | None = None, **overrides: Any
     ) -> np.ndarray | list[np.ndarray]:
         """Waveform(s) float32 at `self.sample_rate`; a list of texts gives a list of waveforms."""
         utterances = self.synthesize_utterances([text] if isinstance(text, str) else text,
-                                                **controls)
+                                                controls, **overrides)
         waveforms = [u.waveform for u in utterances]
         return waveforms[0] if isinstance(text, str) else waveforms
 
-    def to_file(self, text: str, path: str | Path, **controls: Any) -> Path:
+    def to_file(
+        self, text: str, path: str | Path, controls: SynthesisControls | None = None,
+        **overrides: Any,
+    ) -> Path:
         """Synthesise `text` into a 16-bit WAV at `path` (written atomically)."""
-        utterance = self.synthesize_utterances([text], **controls)[0]
+        utterance = self.synthesize_utterances([text], controls, **overrides)[0]
         return write_wav(path, utterance.waveform, self.sample_rate)
 
     def synthesize_utterances(
         self,
         texts: list[str],
+        controls: SynthesisControls | None = None,
         *,
-        steps: int | None = None,
-        step_size: float | str | None = None,
-        sampler: str | None = None,
-        temperature: float | None = None,
-        length_scale: float = 1.0,
-        n_candidates: int | None = None,
-        seed: int | None = None,
+        keep_steps: bool = False,
+        **overrides: Any,
     ) -> list[Utterance]:
-        """All sentences of all texts, generated in batches of MAX_BATCH, then joined per text."""
+        """All sentences of all texts, generated in batches of MAX_BATCH, then joined per text.
+
+        `controls` (or its fields as keywords) override the checkpoint's sampler settings;
+        `keep_steps` also records each utterance's energies and mel after every step
+        (`Utterance.record`), which costs one more energy evaluation and K + 1 mel copies.
+        """
         if isinstance(texts, str) or not texts:
             raise UserInputError("texts must be a non-empty list of strings")
-        chosen = self.build_sampler(sampler, steps, step_size, temperature, n_candidates)
+        controls = _controls(controls, overrides)
+        chosen = self.build_sampler(controls)
+        if keep_steps:
+            chosen = dataclasses.replace(chosen, keep_steps=True)
         split = [self.sentences(text) for text in texts]
         flat = [item for sentences in split for item in sentences]
         generator = None
-        if seed is not None:
-            generator = torch.Generator(device=self.device).manual_seed(int(seed))
-        mels, durations = [], []
+        if controls.seed is not None:
+            generator = torch.Generator(device=self.device).manual_seed(controls.seed)
+        mels, durations, records = [], [], []
         for start in range(0, len(flat), MAX_BATCH):
             batch = flat[start:start + MAX_BATCH]
-            batch_mels, batch_durations = self._generate([ids for _, ids in batch], chosen,
-                                                         length_scale, generator)
+            batch_mels, batch_durations, batch_records = self._generate(
+                [ids for _, ids in batch], chosen, controls.length_scale, generator)
             mels += batch_mels
             durations += batch_durations
+            records += batch_records
         waves = self._vocode(mels)
         utterances, offset = [], 0
         for sentences in split:
             n = len(sentences)
-            utterances.append(self._join(sentences, mels[offset:offset + n],
-                                         waves[offset:offset + n], durations[offset:offset + n]))
+            utterance = self._join(sentences, mels[offset:offset + n], waves[offset:offset + n],
+                                   durations[offset:offset + n])
+            if keep_steps:
+                utterance.record = _join_records(records[offset:offset + n], self.pause_frames)
+            utterances.append(utterance)
             offset += n
         return utterances
 
@@ -184,8 +207,9 @@ class Synthesizer:
         sampler: samplers.Sampler,
         length_scale: float,
         generator: torch.Generator | None,
-    ) -> tuple[list[torch.Tensor], list[np.ndarray]]:
-        """Raw log-mels (80, T_i) and token durations for one batch of sentences."""
+    ) -> tuple[list[torch.Tensor], list[np.ndarray], list[tuple[np.ndarray, ...]]]:
+        """Raw log-mels (80, T_i), token durations and, with a `keep_steps` sampler, per
+        sentence (energies (K+1,), raw mu (80, T_i), raw states (K+1, 80, T_i)) of one batch."""
         lengths = torch.tensor([len(ids) for ids in token_lists], device=self.device)
         tokens = torch.zeros(len(token_lists), int(lengths.max()), dtype=torch.long,
                              device=self.device)
@@ -194,14 +218,23 @@ class Synthesizer:
         out = self.bundle.model.generate(tokens, lengths, sampler, length_scale=length_scale,
                                          generator=generator)
         frames = out.durations.sum(dim=1).tolist()
-        mel = out.mel * self.bundle.mel_std.view(1, -1, 1) + self.bundle.mel_mean.view(1, -1, 1)
+        std, mean = self.bundle.mel_std.view(1, -1, 1), self.bundle.mel_mean.view(1, -1, 1)
+        mel = out.mel * std + mean
         mels = [mel[i, :, :n] for i, n in enumerate(frames)]
         if not all(torch.isfinite(m).all() for m in mels):
             raise UserInputError(
                 "the acoustic model produced NaN or infinite mel values; the checkpoint may be "
                 "diverged, or the sampler unstable (try fewer steps or a smaller step size)"
             )
-        return mels, [d[:n].cpu().numpy() for d, n in zip(out.durations, lengths.tolist())]
+        records = []
+        if out.trace.states is not None:
+            energies = out.trace.energies.detach().cpu().numpy()
+            mu = (out.mu * std + mean).cpu().numpy()
+            states = (out.trace.states * std + mean).cpu().numpy()
+            records = [(energies[:, i], mu[i, :, :n], states[:, i, :, :n])
+                       for i, n in enumerate(frames)]
+        durations = [d[:n].cpu().numpy() for d, n in zip(out.durations, lengths.tolist())]
+        return mels, durations, records
 
     def _vocode(self, mels: list[torch.Tensor]) -> list[np.ndarray]:
         """Pad with silence, vocode, trim each waveform to its frames * hop.
@@ -248,26 +281,48 @@ class Synthesizer:
         )
 
 
+def _join_records(records: list[tuple[np.ndarray, ...]], pause_frames: int) -> StepRecord:
+    """One StepRecord from per-sentence (energies, mu, states), joined like `_join` joins mels.
+
+    Sentences of different batches may have stopped after different numbers of steps (`tol`);
+    a stopped sentence no longer moves, so its last row is repeated.
+    """
+    rows = max(len(energies) for energies, _, _ in records)
+    energies = sum(np.pad(e, (0, rows - len(e)), mode="edge") for e, _, _ in records)
+    pause = np.full((records[0][1].shape[0], pause_frames), SILENCE_LOG_MEL, np.float32)
+    mu_parts, state_parts = [], []
+    for i, (_, mu, states) in enumerate(records):
+        if i:
+            mu_parts.append(pause)
+            state_parts.append(np.broadcast_to(pause, (rows, *pause.shape)))
+        mu_parts.append(mu)
+        state_parts.append(np.pad(states, ((0, rows - len(states)), (0, 0), (0, 0)), mode="edge"))
+    return StepRecord(energies=np.asarray(energies, np.float64),
+                      mu=np.concatenate(mu_parts, axis=1).astype(np.float32),
+                      states=np.concatenate(state_parts, axis=2).astype(np.float32))
+
+
 def synthesize(
     text: str,
     checkpoint: str | Path,
     *,
     vocoder: str | vocoders.Vocoder | None = None,
-    steps: int | None = None,
-    step_size: float | str | None = None,
-    sampler: str | None = None,
-    temperature: float | None = None,
-    length_scale: float = 1.0,
-    n_candidates: int | None = None,
-    seed: int | None = None,
     device: str | torch.device | None = None,
+    controls: SynthesisControls | None = None,
+    **overrides: Any,
 ) -> tuple[np.ndarray, int]:
-    """(float32 waveform, sample rate) for `text`; loads everything on each call — use
-    `Synthesizer` for more than one utterance."""
+    """(float32 waveform, sample rate) for `text`; `controls` or its fields as keywords
+    (steps=4, seed=0, ...). Loads everything on each call — use `Synthesizer` for more than one
+    utterance."""
+    controls = _controls(controls, overrides)  # bad controls fail before the model loads
     synthesizer = Synthesizer(checkpoint, vocoder=vocoder, device=device)
-    waveform = synthesizer.synthesize(
-        text, steps=steps, step_size=step_size, sampler=sampler, temperature=temperature,
-        length_scale=length_scale, n_candidates=n_candidates, seed=seed,
-    )
-    return waveform, synthesizer.sample_rate
+    return synthesizer.synthesize(text, controls), synthesizer.sample_rate
+
+
+def _controls(controls: SynthesisControls | None, overrides: dict[str, Any]) -> SynthesisControls:
+    """`controls` with keyword overrides applied (unknown names are refused by name)."""
+    controls = controls or SynthesisControls()
+    if not overrides:
+        return controls
+    return SynthesisControls.from_mapping({**dataclasses.asdict(controls), **overrides})
 

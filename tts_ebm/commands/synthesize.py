@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from tts_ebm import controls
 from tts_ebm.errors import UserInputError
 from tts_ebm.io import atomic_path, atomic_write_text
 
@@ -41,25 +42,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="hf:OWNER/REPO/FILE[@REV], pkg:PACKAGE/PATH, hifigan-lj, "
                              "hifigan-universal, a checkpoint path, or griffin-lim (default: "
                              "pretrained HiFi-GAN from the Hub, hifigan-lj if unreachable)")
-    parser.add_argument("--steps", type=int, default=None, help="sampler steps K")
-    parser.add_argument("--step-size", type=_step_size, default=None,
-                        help="step size: a number or 1/K")
-    parser.add_argument("--sampler", default=None,
-                        help="euler, gd, langevin or annealed (default: the checkpoint's)")
-    parser.add_argument("--temperature", type=float, default=None,
-                        help="tau of the start sample mu + tau*eps")
-    parser.add_argument("--length-scale", type=float, default=1.0,
-                        help="duration multiplier: >1 slower speech (default: 1.0)")
-    parser.add_argument("--n-candidates", type=int, default=None,
-                        help="starts per utterance; the lowest energy one is kept")
-    parser.add_argument("--seed", type=int, default=None, help="random seed (reproducible audio)")
+    controls.add_arguments(parser)
     parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: cuda if present)")
     parser.add_argument("--save-mel", action="store_true",
                         help="also write <id>.npy (raw log-mel, 80 x T) and <id>.png")
-
-
-def _step_size(value: str) -> float | str:
-    return value if value == "1/K" else float(value)
 
 
 def read_text_file(path: Path) -> list[tuple[str, str]]:
@@ -135,10 +121,9 @@ def run(args: argparse.Namespace) -> int:
     if not single_file and args.out.exists() and not args.out.is_dir():
         raise UserInputError(f"--out {args.out} exists and is not a folder")
 
+    chosen = controls.SynthesisControls.from_args(args)  # bad values fail before any work
     synth = Synthesizer(args.checkpoint, vocoder=args.vocoder, device=args.device)
-    controls = {"steps": args.steps, "step_size": args.step_size, "sampler": args.sampler,
-                "temperature": args.temperature, "n_candidates": args.n_candidates}
-    sampler = synth.build_sampler(**controls)  # bad sampler options fail before any work
+    sampler = synth.build_sampler(chosen)
     for number, (utt_id, text) in enumerate(items, start=1):
         try:
             synth.sentences(text)
@@ -153,11 +138,9 @@ def run(args: argparse.Namespace) -> int:
     progress = tqdm(total=len(items), unit="utt", disable=len(items) == 1)
     for batch_index, start in enumerate(range(0, len(items), UTTERANCES_PER_BATCH)):
         batch = items[start:start + UTTERANCES_PER_BATCH]
-        seed = None if args.seed is None else args.seed + batch_index
+        seed = None if chosen.seed is None else chosen.seed + batch_index
         began = time.perf_counter()
-        utterances = synth.synthesize_utterances(
-            [text for _, text in batch], length_scale=args.length_scale, seed=seed, **controls
-        )
+        utterances = synth.synthesize_utterances([text for _, text in batch], chosen, seed=seed)
         synth_seconds += time.perf_counter() - began
         for (utt_id, _), utterance in zip(batch, utterances):
             audio_seconds += utterance.seconds
@@ -174,7 +157,7 @@ def run(args: argparse.Namespace) -> int:
                   "synth_seconds": synth_seconds, "audio_seconds": audio_seconds,
                   "acoustic_seconds": synth_seconds - timed_vocoder.seconds,
                   "vocoder_seconds": timed_vocoder.seconds,
-                  "sampler": args.sampler or synth.bundle.config.sampler.name,
+                  "sampler": chosen.sampler or synth.bundle.config.sampler.name,
                   "device": str(synth.device)}
         atomic_write_text(out_dir / "rtf.json", json.dumps(report, indent=2) + "\n")
     print(f"wrote {len(items)} utterance(s), {audio_seconds:.1f} s of audio to {args.out} "

@@ -33,13 +33,16 @@ class Trace:
         field without an energy). The last row costs one more forward pass, which synthesis
         does not need: it is evaluated on first access (`final_energy`), by reranking or logs;
     grad_norms: (steps_taken, B) RMS of grad E per valid element at each step taken;
-    steps_taken: loop iterations run (< steps when every utterance met ``tol``).
+    steps_taken: loop iterations run (< steps when every utterance met ``tol``);
+    states: (steps_taken + 1, B, D, T) x at each row of `energies` (the start, then x after
+        each step), kept only by a sampler with ``keep_steps`` (the page shows them), else None.
     """
 
     step_energies: Tensor
     grad_norms: Tensor
     steps_taken: int
     final_energy: Callable[[], Tensor] = dataclasses.field(repr=False, compare=False)
+    states: Tensor | None = dataclasses.field(default=None, repr=False, compare=False)
 
     @functools.cached_property
     def energies(self) -> Tensor:
@@ -59,7 +62,8 @@ class Sampler:
     step_size to it over the K steps; temperature: tau of x0 = mu + tau*eps in `sample`;
     n_candidates: starts drawn per utterance in `sample` (lowest energy per frame kept);
     grad_clip: max L2 norm of grad E per utterance; tol: an utterance stops moving once the RMS
-    of its gradient per valid element falls below tol.
+    of its gradient per valid element falls below tol; keep_steps: keep x after every step in
+    `Trace.states` (K + 1 copies of the batch: for showing the steps, not for training).
     """
 
     steps: int = 10
@@ -69,6 +73,7 @@ class Sampler:
     n_candidates: int = 1
     grad_clip: float | None = None
     tol: float | None = None
+    keep_steps: bool = False
 
     def __post_init__(self) -> None:
         if int(self.steps) != self.steps or self.steps < 0:
@@ -120,7 +125,7 @@ class Sampler:
         x = x0.detach().clone()
         counts = n_valid_elements(mask, x.shape[1])
         active = torch.ones(x.shape[0], dtype=torch.bool, device=x.device)
-        energies, grad_norms = [], []
+        energies, grad_norms, states = [], [], []
         for eta, lam, t in zip(self.step_sizes(), self.noise_scales(), self.times()):
             value = field.evaluate(x, mu, mask, x.new_full((x.shape[0],), t))
             energy, grad = value.energy, value.vector
@@ -131,6 +136,7 @@ class Sampler:
                     break
             energies.append(energy)
             grad_norms.append(rms)
+            states.append(x)
             if self.grad_clip is not None:
                 norm = grad.flatten(1).norm(dim=1).clamp_min(1e-12)
                 grad = grad * (self.grad_clip / norm).clamp(max=1.0).view(-1, 1, 1)
@@ -145,6 +151,7 @@ class Sampler:
             grad_norms=torch.stack(grad_norms) if grad_norms else empty,
             steps_taken=len(grad_norms),
             final_energy=functools.partial(_energy_or_nan, field, x, mu, mask),
+            states=torch.stack([*states, x]).detach() if self.keep_steps else None,
         )
         return x, trace
 
@@ -175,6 +182,7 @@ class Sampler:
         return x[pick], Trace(
             step_energies=trace.step_energies[:, pick], grad_norms=trace.grad_norms[:, pick],
             steps_taken=trace.steps_taken, final_energy=lambda: final,
+            states=None if trace.states is None else trace.states[:, pick],
         )
 
 

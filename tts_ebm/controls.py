@@ -1,0 +1,128 @@
+"""The synthesis controls, defined once for the Python API, `tts-ebm synthesize` and the page.
+
+`SynthesisControls` holds what a user may change per synthesis (sampler, K, step size, tau,
+length scale, candidates, seed) and checks it on construction, so that a bad value fails before
+any model runs, with the same message wherever it came from. `None` means "the checkpoint's
+sampler setting". The CLI flags (`add_arguments`, `from_args`) and the page's form fields are
+generated from the dataclass fields, so a new control is added in one place.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from tts_ebm.errors import UserInputError
+
+MAX_SEED = 2**63 - 1
+
+
+def _step_size(value: Any) -> float | str:
+    """A positive number or the string '1/K' (command-line and form values are strings)."""
+    if isinstance(value, str) and value.strip().upper() == "1/K":
+        return "1/K"
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise UserInputError(f"step size must be a number or 1/K, got {value!r}") from None
+    if not (math.isfinite(number) and number > 0):
+        raise UserInputError(f"step size must be a positive number or 1/K, got {value!r}")
+    return number
+
+
+def _number(value: Any, name: str, kind: type, low: float, low_inclusive: bool = True) -> Any:
+    """`value` as int or float, finite and above `low`; a UserInputError names the control."""
+    if isinstance(value, bool):
+        raise UserInputError(f"{name} must be a number, got {value!r}")
+    try:
+        number = kind(value) if kind is float else int(str(value).strip())
+    except (TypeError, ValueError):
+        raise UserInputError(f"{name} must be {'an integer' if kind is int else 'a number'}, "
+                             f"got {value!r}") from None
+    if kind is int and isinstance(value, float) and value != number:
+        raise UserInputError(f"{name} must be an integer, got {value!r}")
+    bad = number < low if low_inclusive else number <= low
+    if not math.isfinite(number) or bad:
+        raise UserInputError(f"{name} must be {'>=' if low_inclusive else '>'} {low:g}, "
+                             f"got {value!r}")
+    return number
+
+
+def _control(help_text: str, label: str) -> dict[str, str]:
+    """Field metadata: the CLI flag's help and the page's label."""
+    return {"help": help_text, "label": label}
+
+
+@dataclass(frozen=True)
+class SynthesisControls:
+    """Per-synthesis settings; None leaves the checkpoint's sampler setting."""
+
+    sampler: str | None = field(default=None, metadata=_control(
+        "euler, gd, langevin or annealed (default: the checkpoint's)", "sampler"))
+    steps: int | None = field(default=None, metadata=_control(
+        "sampler steps K", "K (steps)"))
+    step_size: float | str | None = field(default=None, metadata=_control(
+        "step size: a number or 1/K", "step size"))
+    temperature: float | None = field(default=None, metadata=_control(
+        "tau of the start sample mu + tau*eps", "τ (temperature)"))
+    length_scale: float = field(default=1.0, metadata=_control(
+        "duration multiplier: >1 slower speech (default: 1.0)", "length scale"))
+    n_candidates: int | None = field(default=None, metadata=_control(
+        "starts per utterance; the lowest energy one is kept", "candidates"))
+    seed: int | None = field(default=None, metadata=_control(
+        "random seed (reproducible audio)", "seed"))
+
+    def __post_init__(self) -> None:
+        """Normalise types (form and CLI values arrive as strings) and check every value."""
+        from tts_ebm import samplers
+
+        def put(name: str, value: Any) -> None:
+            object.__setattr__(self, name, value)
+
+        if self.sampler is not None and self.sampler not in samplers.names():
+            raise UserInputError(f"unknown sampler {self.sampler!r}; choose one of "
+                                 f"{', '.join(samplers.names())}")
+        if self.steps is not None:
+            put("steps", _number(self.steps, "K (steps)", int, 0))
+        if self.step_size is not None:
+            put("step_size", _step_size(self.step_size))
+        if self.temperature is not None:
+            put("temperature", _number(self.temperature, "temperature τ", float, 0.0))
+        put("length_scale", _number(self.length_scale, "length scale", float, 0.0, False))
+        if self.n_candidates is not None:
+            put("n_candidates", _number(self.n_candidates, "candidates", int, 1))
+        if self.seed is not None:
+            put("seed", _number(self.seed, "seed", int, 0))
+            if self.seed > MAX_SEED:
+                raise UserInputError(f"seed must be <= {MAX_SEED}, got {self.seed}")
+
+    @classmethod
+    def from_mapping(cls, values: dict[str, Any]) -> SynthesisControls:
+        """From a form or JSON object: blank values mean None, unknown names are refused."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - names)
+        if unknown:
+            raise UserInputError(f"unknown synthesis control(s) {unknown}; "
+                                 f"known: {sorted(names)}")
+        given = {k: v for k, v in values.items() if v is not None and str(v).strip() != ""}
+        return cls(**given)
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> SynthesisControls:
+        return cls(**{f.name: getattr(args, f.name) for f in dataclasses.fields(cls)})
+
+    def sampler_options(self) -> dict[str, Any]:
+        """The sampler options this overrides (steps, step_size, temperature, n_candidates)."""
+        options = {"steps": self.steps, "step_size": self.step_size,
+                   "temperature": self.temperature, "n_candidates": self.n_candidates}
+        return {k: v for k, v in options.items() if v is not None}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """One --flag per control, help text from the dataclass (values are checked on use)."""
+    for control in dataclasses.fields(SynthesisControls):
+        parser.add_argument("--" + control.name.replace("_", "-"), default=control.default,
+                            type=str, help=control.metadata["help"])

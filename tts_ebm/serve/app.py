@@ -1,0 +1,226 @@
+"""The interactive synthesis page: a Flask app around one loaded `Synthesizer`.
+
+Routes: `GET /` the page; `POST /api/synthesize` (JSON: text, vocoder and the
+`SynthesisControls` fields) queues a job and answers its id, or 400 with a message for bad input,
+or 503 when the queue is full; `GET /api/jobs/ID` its state and, when done, the result (energies
+per step, timings, URLs); `GET /api/jobs/ID/audio.wav`, `.../mel/mu.png`, `.../mel/step/K.png`
+(the mel after step K) and `.../delta/K.png` (what step K changed).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import flask
+import numpy as np
+import soundfile as sf
+
+import vocoder as vocoders
+from tts_ebm import samplers
+from tts_ebm.controls import SynthesisControls
+from tts_ebm.errors import UserInputError
+from tts_ebm.serve.images import delta_png, mel_png
+from tts_ebm.serve.jobs import JobQueue, QueueFull
+from tts_ebm.synthesis import Synthesizer, Utterance
+
+PAGE = Path(__file__).with_name("page.html")
+
+
+@dataclass(frozen=True)
+class PageLimits:
+    """What one request may ask for: a shared demo machine must stay responsive."""
+
+    max_text_chars: int = 500
+    max_steps: int = 100
+    max_temperature: float = 3.0
+    max_step_size: float = 10.0
+    length_scale: tuple[float, float] = (0.25, 4.0)
+    max_candidates: int = 8
+
+    def check(self, text: str, controls: SynthesisControls) -> None:
+        """UserInputError naming the first control out of range."""
+        if len(text) > self.max_text_chars:
+            raise UserInputError(f"text is {len(text)} characters long; the page takes at most "
+                                 f"{self.max_text_chars}")
+        if controls.steps is not None and controls.steps > self.max_steps:
+            raise UserInputError(f"K = {controls.steps} steps is more than this page runs "
+                                 f"(at most {self.max_steps})")
+        if controls.temperature is not None and controls.temperature > self.max_temperature:
+            raise UserInputError(f"τ = {controls.temperature:g} is beyond the page's limit of "
+                                 f"{self.max_temperature:g} (the start sample μ + τε would be "
+                                 "mostly noise)")
+        if isinstance(controls.step_size, float) and controls.step_size > self.max_step_size:
+            raise UserInputError(f"step size {controls.step_size:g} is beyond the page's limit "
+                                 f"of {self.max_step_size:g}")
+        low, high = self.length_scale
+        if not low <= controls.length_scale <= high:
+            raise UserInputError(f"length scale must be between {low:g} and {high:g}, got "
+                                 f"{controls.length_scale:g}")
+        if controls.n_candidates is not None and controls.n_candidates > self.max_candidates:
+            raise UserInputError(f"at most {self.max_candidates} candidates, got "
+                                 f"{controls.n_candidates}")
+
+
+class Demo:
+    """The loaded model, the vocoders offered on the page (the first is `synth`'s own, the others
+    load once, on first use) and the job queue; `_synthesize` runs on the queue's worker only."""
+
+    def __init__(self, synth: Synthesizer, checkpoint_name: str, vocoder_specs: list[str],
+                 limits: PageLimits = PageLimits(), max_waiting: int = 4) -> None:
+        self.synth, self.checkpoint_name = synth, checkpoint_name
+        self.vocoder_specs, self.limits = vocoder_specs, limits
+        self.jobs = JobQueue(max_waiting=max_waiting)
+        self._vocoders: dict[str, vocoders.Vocoder] = {vocoder_specs[0]: synth.vocoder}
+
+    def settings(self) -> dict[str, Any]:
+        """What the page shows before a synthesis: names, defaults and limits."""
+        config = self.synth.bundle.config
+        sampler = self.synth.build_sampler()
+        return {
+            "checkpoint": self.checkpoint_name, "criterion": config.criterion.name,
+            "field": config.model.get("field", "energy"), "samplers": samplers.names(),
+            "vocoders": self.vocoder_specs, "limits": dataclasses.asdict(self.limits),
+            "defaults": {"sampler": config.sampler.name, "steps": sampler.steps,
+                         "step_size": sampler.step_size, "temperature": sampler.temperature,
+                         "length_scale": 1.0, "n_candidates": sampler.n_candidates, "seed": 0},
+        }
+
+    def submit(self, request: dict[str, Any]) -> str:
+        """Checks everything a user can get wrong, then queues the synthesis; returns its id."""
+        if not isinstance(request, dict):
+            raise UserInputError("the request must be a JSON object")
+        values = dict(request)
+        text = values.pop("text", "")
+        spec = values.pop("vocoder", None) or self.vocoder_specs[0]
+        if not isinstance(text, str):
+            raise UserInputError("text must be a string")
+        if spec not in self.vocoder_specs:
+            raise UserInputError(f"unknown vocoder {spec!r}; this page offers "
+                                 f"{', '.join(self.vocoder_specs)}")
+        controls = SynthesisControls.from_mapping(values)
+        self.limits.check(text, controls)
+        self.synth.sentences(text)  # empty or unspeakable text fails here, not in the queue
+        self.synth.build_sampler(controls)  # options the sampler refuses, likewise
+        return self.jobs.submit(lambda: self._synthesize(text, controls, spec)).id
+
+    def _synthesize(self, text: str, controls: SynthesisControls, spec: str) -> dict[str, Any]:
+        if spec not in self._vocoders:
+            self._vocoders[spec] = vocoders.load(spec, self.synth.device)
+        self.synth.vocoder = self._vocoders[spec]
+        began = time.perf_counter()
+        (utterance,) = self.synth.synthesize_utterances([text], controls, keep_steps=True)
+        seconds = time.perf_counter() - began
+        return {"utterance": utterance, "seconds": seconds, "controls": controls, "spec": spec}
+
+
+def summary(job_id: str, result: dict[str, Any]) -> dict[str, Any]:
+    """The JSON the page draws from (numbers and URLs; the arrays stay on the server)."""
+    utterance: Utterance = result["utterance"]
+    record = utterance.record
+    energies = [None if not math.isfinite(e) else float(e) for e in record.energies]
+    base = f"/api/jobs/{job_id}"
+    return {
+        "sentences": utterance.sentences, "audio_seconds": utterance.seconds,
+        "synthesis_seconds": result["seconds"], "rtf": result["seconds"] / utterance.seconds,
+        "frames": int(utterance.mel.shape[1]), "energies": energies,
+        "steps": len(energies) - 1, "vocoder": result["spec"],
+        "controls": dataclasses.asdict(result["controls"]),
+        "audio": f"{base}/audio.wav", "mu": f"{base}/mel/mu.png",
+        "final": f"{base}/mel/step/{len(energies) - 1}.png", "step": f"{base}/mel/step/",
+        "delta": f"{base}/delta/",
+    }
+
+
+def create_app(demo: Demo) -> flask.Flask:
+    app = flask.Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = 64 * 1024  # a sentence and a few numbers
+
+    def error(message: str, status: int = 400) -> flask.Response:
+        return flask.make_response(flask.jsonify(error=message), status)
+
+    def finished(job_id: str) -> dict[str, Any]:
+        job = demo.jobs.get(job_id)
+        if job is None or job.state != "done":
+            flask.abort(404)
+        return job.result
+
+    @app.get("/")
+    def page() -> flask.Response:
+        return flask.Response(PAGE.read_text(encoding="utf-8"), mimetype="text/html")
+
+    @app.get("/api/settings")
+    def settings() -> flask.Response:
+        return flask.jsonify(demo.settings())
+
+    @app.post("/api/synthesize")
+    def synthesize() -> flask.Response:
+        try:
+            job_id = demo.submit(flask.request.get_json(force=True, silent=True))
+        except UserInputError as problem:
+            return error(str(problem))
+        except QueueFull as problem:
+            return error(str(problem), 503)
+        return flask.make_response(flask.jsonify(job=job_id), 202)
+
+    @app.get("/api/jobs/<job_id>")
+    def job_state(job_id: str) -> flask.Response:
+        job = demo.jobs.get(job_id)
+        if job is None:
+            return error(f"no job {job_id} (finished jobs are kept for a while only)", 404)
+        body: dict[str, Any] = {"state": job.state}
+        if job.state == "queued":
+            body["ahead"] = demo.jobs.position(job)
+        elif job.state == "error":
+            body["error"] = job.error
+        elif job.state == "done":
+            body["result"] = summary(job_id, job.result)
+        return flask.jsonify(body)
+
+    @app.get("/api/jobs/<job_id>/audio.wav")
+    def audio(job_id: str) -> flask.Response:
+        utterance = finished(job_id)["utterance"]
+        buffer = io.BytesIO()
+        sf.write(buffer, np.clip(utterance.waveform, -1.0, 1.0), utterance.sample_rate,
+                 subtype="PCM_16", format="WAV")
+        return flask.send_file(io.BytesIO(buffer.getvalue()), mimetype="audio/wav",
+                               download_name=f"tts-ebm-{job_id}.wav")
+
+    def png(data: bytes) -> flask.Response:
+        return flask.Response(data, mimetype="image/png")
+
+    def step_index(record, k: int) -> int:
+        if not 0 <= k < len(record.states):
+            flask.abort(404)
+        return k
+
+    @app.get("/api/jobs/<job_id>/mel/mu.png")
+    def mu_image(job_id: str) -> flask.Response:
+        record = finished(job_id)["utterance"].record
+        return png(mel_png(record.mu, *_range(record)))
+
+    @app.get("/api/jobs/<job_id>/mel/step/<int:k>.png")
+    def step_image(job_id: str, k: int) -> flask.Response:
+        record = finished(job_id)["utterance"].record
+        return png(mel_png(record.states[step_index(record, k)], *_range(record)))
+
+    @app.get("/api/jobs/<job_id>/delta/<int:k>.png")
+    def delta_image(job_id: str, k: int) -> flask.Response:
+        record = finished(job_id)["utterance"].record
+        k = step_index(record, k)
+        before = record.states[k - 1] if k else record.mu
+        return png(delta_png(record.states[k] - before))
+
+    return app
+
+
+def _range(record) -> tuple[float, float]:
+    """One colour scale for μ and every step of a job, so images compare."""
+    low = min(float(record.mu.min()), float(record.states.min()))
+    high = max(float(record.mu.max()), float(record.states.max()))
+    return low, high
