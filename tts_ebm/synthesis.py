@@ -171,7 +171,7 @@ class Synthesizer:
         pieces, first_error = [], None
         for sentence in split_sentences(text, max_chars=MAX_SENTENCE_CHARS):
             try:
-                pieces.append((sentence, text_to_ids(sentence, self.bundle.symbols)))
+                pieces.append((sentence, text_to_ids(sentence, self.bundle.symbols, self.bundle.language)))
             except UserInputError as error:
                 first_error = first_error or error
         if not pieces:
