@@ -102,9 +102,9 @@ class MelDataset(Dataset):
 
     @staticmethod
     def _encode(symbols: SymbolTable, utt: Utterance) -> Tensor:
-        tokens = symbols.encode(utt.phonemes)
+        tokens = symbols.encode(utt.phonemes, context=f"utterance {utt.id}")
         if not tokens:
-            raise UserInputError(f"{utt.id}: no known phoneme symbols in {utt.phonemes!r}")
+            raise UserInputError(f"{utt.id}: no phoneme symbols in {utt.phonemes!r}")
         return torch.tensor(tokens, dtype=torch.long)
 
     def _load_mel(self, path: Path) -> Tensor:
