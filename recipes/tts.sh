@@ -72,7 +72,7 @@ Stages:
 Corpora: mini (offline festival voice), ljspeech (LJSpeech-1.1), folder (your recordings:
   --corpus folder --data_dir PATH, PATH/metadata.csv with id|text lines and PATH/wavs/<id>.wav;
   the seeded split is kept in PATH/manifests/split.json). Fine-tuning: --train_args
-  "--init-from BASE.ckpt" (see `tts-ebm train --help`).
+  "--init-from BASE.ckpt" (see: tts-ebm train --help).
 Options (default):
   --stage ($stage) --stop_stage ($stop_stage) --corpus ($corpus) --nj ($nj) --python ($python)
   --data_dir ($data_dir) --dump_dir ($dump_dir) --exp_dir ($exp_dir) --conf_dir ($conf_dir)
