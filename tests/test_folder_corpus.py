@@ -40,9 +40,10 @@ def test_folder_split_is_seeded_kept_and_checked(tmp_path: Path, capsys) -> None
     args = ["prepare", "folder", "--data-dir", str(root), "--n-val", "2", "--n-test", "3"]
     assert main([*args, "--language", "en-gb"]) == 0
     manifests = root / "manifests"
-    split = {s: [e.id for e in read_manifest(manifests / f"{s}.tsv")] for s in ("train", "val", "test")}
-    assert [len(split[s]) for s in ("train", "val", "test")] == [7, 2, 3]
-    assert sorted(sum(split.values(), [])) == [f"utt{i:02d}" for i in range(12)]
+    names = ("train", "val", "test")
+    split = {s: [e.id for e in read_manifest(manifests / f"{s}.tsv")] for s in names}
+    assert [len(split[s]) for s in names] == [7, 2, 3]
+    assert sorted(u for s in names for u in split[s]) == [f"utt{i:02d}" for i in range(12)]
     assert read_language(manifests) == "en-gb"
     # a new recording does not move the kept split; other sizes are refused, not redrawn
     sf.write(root / "wavs" / "utt12.wav", _speech(1.0), RATE)
