@@ -301,10 +301,8 @@ def test_fine_tuning_carries_weights_symbols_and_stats_with_a_new_optimiser(runs
             seen["encoder_grad"] = any(p.requires_grad for p in pl_module.model.encoder.parameters())
 
     config = make_config(other, max_steps=3)
-    summary = train(
-        config, tmp_path / "ft", progress=False, init_from=base_ckpt, freeze=["encoder"],
-        callbacks=[Inspect()],
-    )
+    config.finetune.init_from, config.finetune.freeze = str(base_ckpt), ["encoder"]
+    summary = train(config, tmp_path / "ft", progress=False, callbacks=[Inspect()])
     payload = base["tts_ebm"]
     for key, value in payload["ema_state_dict"].items():
         assert torch.equal(seen["state"][key], value), key  # started from the base weights
@@ -322,9 +320,10 @@ def test_fine_tuning_refuses_another_language(runs, tmp_path):
     (other / "symbols.json").write_text(
         json.dumps({"language": "ca", **SymbolTable.default().to_dict()})
     )
+    config = make_config(other)
+    config.finetune.init_from = str(runs[0] / "checkpoints" / "last.ckpt")
     with pytest.raises(UserInputError, match="language 'en-us'.*'ca'"):
-        train(make_config(other), tmp_path / "ft", progress=False,
-              init_from=runs[0] / "checkpoints" / "last.ckpt")
+        train(config, tmp_path / "ft", progress=False)
 
 
 def test_nonfinite_step_is_skipped_and_counted(dump, tmp_path):

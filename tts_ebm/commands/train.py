@@ -40,14 +40,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--init-from",
         metavar="CKPT",
-        help="fine-tune: start from this trained checkpoint (see above)",
+        help="fine-tune: start from this trained checkpoint (see above; the config key "
+        "finetune.init_from)",
     )
     parser.add_argument(
         "--freeze",
         action="append",
         default=[],
         choices=["encoder", "field"],
-        help="with --init-from: model part to keep fixed (repeatable; default: none)",
+        help="with --init-from: model part to keep fixed (repeatable; default: none; the config "
+        "key finetune.freeze)",
     )
     parser.add_argument(
         "--no-progress",
@@ -72,14 +74,11 @@ def run(args: argparse.Namespace) -> int:
         overrides.insert(0, f"criterion.name={args.criterion}")
         if load_config(args.config).criterion.name != args.criterion:
             overrides.insert(1, "criterion.options={}")
+    if args.init_from:
+        overrides.append(f"finetune.init_from={args.init_from}")
+    if args.freeze:
+        overrides.append(f"finetune.freeze=[{','.join(args.freeze)}]")
     config = load_config(args.config, overrides)
-    summary = train(
-        config,
-        args.out,
-        resume=args.resume,
-        progress=not args.no_progress,
-        init_from=args.init_from,
-        freeze=args.freeze,
-    )
+    summary = train(config, args.out, resume=args.resume, progress=not args.no_progress)
     print(json.dumps({k: summary[k] for k in ("criterion", "steps", "wall_time_s")}))
     return 0

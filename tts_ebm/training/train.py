@@ -91,13 +91,12 @@ def train(
     resume: bool = False,
     callbacks: Sequence[Callback] = (),
     progress: bool = True,
-    init_from: str | Path | None = None,
-    freeze: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Train (or resume from OUT/checkpoints/last.ckpt); returns what train_summary.json holds.
 
-    init_from: fine-tune from a trained checkpoint (weights, model config, symbols, language,
-    mel statistics; new optimiser and schedule), with the `freeze` children of the model frozen.
+    With config.finetune.init_from the run starts from a trained checkpoint (weights, model
+    config, symbols, language, mel statistics; new optimiser and schedule), with the
+    config.finetune.freeze parts of the model frozen.
     """
     out = Path(out_dir)
     last = out / "checkpoints" / "last.ckpt"
@@ -108,6 +107,7 @@ def train(
     tc = config.trainer
     L.seed_everything(tc.seed, workers=True, verbose=False)
     symbols, language = read_symbols(config.data.dump_dir)
+    init_from, freeze = config.finetune.init_from, config.finetune.freeze
     base = finetune.read_base(init_from) if init_from else None
     if base is not None:
         finetune.check_language(base, language)
@@ -174,7 +174,7 @@ def train(
         "accelerator": accelerator,
         "precision": precision,
         "checkpoint": str(last),
-        "init_from": str(init_from) if init_from else None,
+        "init_from": init_from,
         "frozen": list(freeze),
     }
     if trainer.is_global_zero:
