@@ -24,6 +24,10 @@ IPA = (
 )
 
 
+class UnknownSymbolError(UserInputError):
+    """Phonemes hold a symbol the table (the model) does not know: never dropped silently."""
+
+
 @dataclass
 class SymbolTable:
     """Maps phoneme characters to ids; id 0 is padding and never produced by `encode`."""
@@ -65,7 +69,7 @@ class SymbolTable:
         if unknown:
             names = ", ".join(f"{ch!r} (U+{ord(ch):04X})" for ch in unknown)
             where = f" in {context}" if context else ""
-            raise UserInputError(
+            raise UnknownSymbolError(
                 f"phoneme symbol(s) {names}{where} (phonemes {phonemes!r}) are not in the model's "
                 f"symbol table of {len(self) - 1} symbols: the training corpus never had them; "
                 "rephrase the text, or train on a corpus (and language) that has them"
