@@ -112,3 +112,23 @@ def test_other_language_keeps_its_letters_and_phonemes(text: str) -> None:
     phonemes = phonemize([normalize_for(text, "ca")], "ca")[0]
     table = SymbolTable.from_phonemes([phonemes])
     assert table.decode(text_to_ids(text, table, "ca")) == phonemes
+
+
+def test_features_take_the_corpus_language_and_its_symbols(tmp_path: Path) -> None:
+    from data_prep.extract import prepare_features
+
+    root = tmp_path / "veu"
+    (root / "wavs").mkdir(parents=True)
+    texts = ["Bon dia a tothom.", "La plaça és plena de gent.", "Plou des de fa tres dies."]
+    lines = []
+    for i, text in enumerate(texts * 2):
+        sf.write(root / "wavs" / f"c{i}.wav", _speech(1.0, rate=22050, seed=i), 22050)
+        lines.append(f"c{i}|{text}")
+    (root / "metadata.csv").write_text("\n".join(lines) + "\n")
+    args = ["prepare", "folder", "--data-dir", str(root), "--language", "ca"]
+    assert main([*args, "--n-val", "1", "--n-test", "1"]) == 0
+    prepare_features(root / "manifests", tmp_path / "dump", workers=1)
+    symbols = json.loads((tmp_path / "dump" / "symbols.json").read_text())
+    phonemes = (tmp_path / "dump" / "train.tsv").read_text()
+    assert symbols["language"] == "ca" and "ʎ" not in symbols["symbols"]
+    assert {"ɐ", "ˈ"} <= set(symbols["symbols"]) and "ɐ" in phonemes  # Catalan, not English
