@@ -6,7 +6,8 @@
 #   finetune  from the `make demo` delta model of egs/mini (conf/finetune.yaml: its weights,
 #             symbol table and mel statistics; a new optimiser and schedule; nothing frozen)
 # The base model must exist first: `bash egs/mini/run.sh --stop_stage 3 --criteria delta`.
-# Needs `apt-get install festival festvox-kallpc16k`. About 14 min on 2 busy cores (see README).
+# Needs `apt-get install festival festvox-kallpc16k`. Measured: about 40 min on 2 cores shared
+# with other runs (data 1 min, training 3.5 + 3.8 min, synthesis and evaluation the rest).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 . ./path.sh
