@@ -17,14 +17,16 @@ import numpy as np
 from tqdm import tqdm
 
 from data_prep.audio import AudioError, load_audio
+from data_prep.corpora import read_language
 from data_prep.features import N_MELS, mel_spectrogram
 from data_prep.manifests import SPLITS, ManifestEntry, read_manifest, write_tsv
 from tts_ebm.errors import UserInputError
 from tts_ebm.io import atomic_path, atomic_write_text
-from tts_ebm.text import is_speakable, normalize_text, phonemize
+from tts_ebm.text import SymbolTable, is_speakable, normalize_for, phonemize
 
 FEATURE_HEADER = ("id", "n_frames", "phonemes", "text")
 SKIPPED_HEADER = ("id", "reason")
+SYMBOLS_FILE = "symbols.json"  # {"language": espeak-ng code, "symbols": [...]}: the model's text input
 
 
 @dataclass
@@ -92,16 +94,17 @@ class ExtractSummary:
         return line
 
 
-def _phonemes(entries: list[ManifestEntry]) -> dict[str, str]:
+def _phonemes(entries: list[ManifestEntry], language: str) -> dict[str, str]:
     """id -> phonemes of the normalised text, batched in one phonemizer call."""
-    normalized = [normalize_text(e.text) for e in entries]
-    return dict(zip((e.id for e in entries), phonemize(normalized)))
+    normalized = [normalize_for(e.text, language) for e in entries]
+    return dict(zip((e.id for e in entries), phonemize(normalized, language)))
 
 
 def prepare_features(
     manifest_dir: str | Path, out_dir: str | Path, workers: int = 2
 ) -> ExtractSummary:
-    """Write DUMP/mels/<id>.npy, DUMP/{split}.tsv, DUMP/stats.json and DUMP/skipped.tsv."""
+    """Write DUMP/mels/<id>.npy, DUMP/{split}.tsv, DUMP/symbols.json, DUMP/stats.json and
+    DUMP/skipped.tsv."""
     manifest_dir, out_dir = Path(manifest_dir), Path(out_dir)
     if not (manifest_dir / "train.tsv").is_file():
         raise FileNotFoundError(f"no train.tsv in {manifest_dir}; run `tts-ebm prepare` first")
@@ -112,7 +115,8 @@ def prepare_features(
     }
     (out_dir / "mels").mkdir(parents=True, exist_ok=True)
     entries = [e for split_entries in manifests.values() for e in split_entries]
-    phonemes = _phonemes(entries)
+    language = read_language(manifest_dir)
+    phonemes = _phonemes(entries, language)
     skipped = [
         (e.id, "text yields no phonemes") for e in entries if not is_speakable(phonemes[e.id])
     ]
@@ -155,6 +159,12 @@ def prepare_features(
             f"no train utterance could be extracted from {manifest_dir}; see {out_dir / 'skipped.tsv'}"
         )
     _write_stats(out_dir / "stats.json", train)
+    kept = [phonemes[utt] for utt in ok]
+    table = SymbolTable.from_phonemes(kept)
+    atomic_write_text(
+        out_dir / SYMBOLS_FILE,
+        json.dumps({"language": language, **table.to_dict()}, ensure_ascii=False, indent=1),
+    )
     return ExtractSummary(
         counts,
         cached=sum(r.cached for r in ok.values()),

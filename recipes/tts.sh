@@ -16,22 +16,26 @@ run_args="$*"
 # General configuration
 stage=1                # first stage to run
 stop_stage=9           # last stage to run
-corpus=mini            # mini | ljspeech
+corpus=mini            # a corpus plug-in: mini | ljspeech | folder (`tts-ebm prepare --help`)
 nj=2                   # parallel processes: corpus, features, synthesis and evaluation units
 python=python3         # interpreter for the report (the one tts-ebm is installed in)
 
 # Directories (relative paths are relative to the current directory, i.e. egs/<corpus>/)
-data_dir=data          # corpora and manifests
+data_dir=data          # corpora and manifests (folder: your recordings, metadata.csv + wavs/)
 dump_dir=dump          # features (tts-ebm prepare features)
 exp_dir=exp            # experiments, logs, RESULTS.md
 conf_dir=conf          # one training config per criterion: <conf_dir>/<criterion>.yaml
 
-# Stage 1: data
-download=false         # ljspeech: download LJSpeech-1.1 when it is not under data_dir
-voice=hts-slt          # mini corpus voice: hts-slt (festival, CMU ARCTIC slt) | espeak
-n_train=240            # mini corpus sizes
-n_val=12
-n_test=12
+# Stage 1: data. Options left empty are not passed, so the corpus's own default applies;
+# a corpus that has no such option refuses it (see `tts-ebm prepare CORPUS --help`).
+download=""            # true: ljspeech downloads LJSpeech-1.1 when it is not under data_dir
+voice=""               # mini corpus voice: hts-slt (festival, CMU ARCTIC slt) | espeak
+language=""            # folder: espeak-ng language code of the text (default en-us)
+n_train=""             # split sizes (mini: 240/12/12; folder: the rest/10/20)
+n_val=""
+n_test=""
+corpus_args=""         # any other `tts-ebm prepare CORPUS` options, e.g. "--seed 1"
+check_data=true        # stage 1 ends with tts-ebm check-data; faults stop the recipe
 
 # Stage 3: training
 criteria="delta dsm"   # criteria to train, each with <conf_dir>/<criterion>.yaml
@@ -49,7 +53,8 @@ listening_format=webmushra-mushra
 help_message=$(cat <<EOF
 Usage: $0 [options]   (options --name value, also --name=value; dashes or underscores)
 Stages:
-  1 data        prepare the corpus and its manifests (mini: --voice; ljspeech: LJSpeech-1.1)
+  1 data        prepare the corpus and its manifests, then tts-ebm check-data on them (a
+                fault stops here with a report naming each utterance; --check_data false skips)
   2 features    tts-ebm prepare features; test-set text file and reference wav folder
   3 train       one tts-ebm train run per criterion (resumes from last.ckpt)
   4 synthesize  test set for every criterion and K in --inference_steps (wavs and mels), and
@@ -65,10 +70,15 @@ Stages:
   9 contest     when --criteria has fm and an energy criterion: benchmarks/contest.py on this
                 experiment, timing every acoustic model at the K > 0 of --inference_steps on
                 --nj threads; exp/contest/CONTEST.md and contest.png (skipped otherwise)
+Corpora: mini (offline festival voice), ljspeech (LJSpeech-1.1), folder (your recordings:
+  --corpus folder --data_dir PATH, PATH/metadata.csv with id|text lines and PATH/wavs/<id>.wav;
+  the seeded split is kept in PATH/manifests/split.json). Fine-tuning: --train_args
+  "--init-from BASE.ckpt" (see: tts-ebm train --help).
 Options (default):
   --stage ($stage) --stop_stage ($stop_stage) --corpus ($corpus) --nj ($nj) --python ($python)
   --data_dir ($data_dir) --dump_dir ($dump_dir) --exp_dir ($exp_dir) --conf_dir ($conf_dir)
-  --download ($download) --voice ($voice) --n_train ($n_train) --n_val ($n_val) --n_test ($n_test)
+  --download ("$download") --voice ("$voice") --language ("$language") --n_train ("$n_train")
+  --n_val ("$n_val") --n_test ("$n_test") --corpus_args ("$corpus_args") --check_data ($check_data)
   --criteria ("$criteria") --train_args ("$train_args") --train_jobs ($train_jobs)
   --inference_steps ("$inference_steps") --main_steps ($main_steps) --vocoder ("$vocoder")
   --inference_args ("$inference_args") --eval_args ("$eval_args")
@@ -90,20 +100,20 @@ while [ $# -gt 0 ]; do
     name="${name#--}"; name="${name//-/_}"
     case "$name" in
         stage|stop_stage|corpus|nj|python|data_dir|dump_dir|exp_dir|conf_dir|download|voice|\
-        n_train|n_val|n_test|criteria|train_args|train_jobs|inference_steps|main_steps|vocoder|\
+        language|corpus_args|check_data|n_train|n_val|n_test|criteria|train_args|train_jobs|inference_steps|main_steps|vocoder|\
         inference_args|eval_args|listening_format)
             printf -v "$name" '%s' "$value" ;;
         *) echo "$0: unknown option --$name (see --help)" >&2; exit 2 ;;
     esac
 done
 
-case "$corpus" in
-    mini) corpus_dir="$data_dir/mini"; manifest_dir="$corpus_dir/manifests" ;;
-    ljspeech) corpus_dir="$data_dir"; manifest_dir="$data_dir/manifests" ;;
-    *) echo "$0: --corpus must be mini or ljspeech, got '$corpus'" >&2; exit 2 ;;
-esac
-case "$download" in true|false) ;; *) echo "$0: --download must be true or false" >&2; exit 2 ;; esac
+case "$download" in true|false|"") ;; *) echo "$0: --download must be true or false" >&2; exit 2 ;; esac
+case "$check_data" in true|false) ;; *) echo "$0: --check_data must be true or false" >&2; exit 2 ;; esac
 command -v tts-ebm >/dev/null || { echo "$0: tts-ebm is not on PATH (activate the venv)" >&2; exit 2; }
+# The corpus plug-in says where its corpus and manifests live; an unknown corpus fails here.
+dirs=$(tts-ebm prepare "$corpus" --data-dir "$data_dir" --print-dirs 2>&1) || {
+    echo "$0: --corpus $corpus: $(tail -n 1 <<<"$dirs")" >&2; exit 2; }
+IFS=$'\t' read -r corpus_dir manifest_dir <<<"$dirs"
 
 recipes_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 log_dir="$exp_dir/logs"
@@ -164,14 +174,18 @@ wait_units() {
 }
 
 prepare_data() {
-    if [ "$corpus" = mini ]; then
-        tts-ebm prepare mini --out "$corpus_dir" --voice "$voice" --n-train "$n_train" \
-            --n-val "$n_val" --n-test "$n_test" --workers "$nj"
-    else
-        local download_flag=()
-        [ "$download" = true ] && download_flag=(--download)
-        tts-ebm prepare ljspeech --root "$corpus_dir" --manifest-dir "$manifest_dir" \
-            "${download_flag[@]}"
+    local opts=()
+    [ "$download" = true ] && opts+=(--download)
+    [ -n "$voice" ] && opts+=(--voice "$voice")
+    [ -n "$language" ] && opts+=(--language "$language")
+    [ -n "$n_train" ] && opts+=(--n-train "$n_train")
+    [ -n "$n_val" ] && opts+=(--n-val "$n_val")
+    [ -n "$n_test" ] && opts+=(--n-test "$n_test")
+    # shellcheck disable=SC2086  # corpus_args is a list of options
+    tts-ebm prepare "$corpus" --data-dir "$corpus_dir" --manifest-dir "$manifest_dir" \
+        --workers "$nj" "${opts[@]}" $corpus_args
+    if [ "$check_data" = true ]; then
+        tts-ebm check-data "$manifest_dir" --report "$manifest_dir/check_data.txt"
     fi
 }
 

@@ -16,7 +16,7 @@ from tts_ebm.errors import UserInputError
 
 needs_espeak = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs espeak-ng")
 needs_festival = pytest.mark.skipif(
-    shutil.which("festival") is None or not festival.VOICE_FILE.is_file(),
+    shutil.which("festival") is None or not festival.SLT.file.is_file(),
     reason="needs festival and festvox-us-slt-hts",
 )
 
@@ -103,9 +103,8 @@ def test_festival_speaks_quoted_and_accented_sentences(tmp_path):
 
 @needs_festival
 def test_festival_never_falls_back_to_another_voice(monkeypatch):
-    monkeypatch.setattr(festival, "VOICE_NAME", "no_such_voice")
     with pytest.raises(RuntimeError, match="did not load no_such_voice.*unbound variable"):
-        festival.FestivalProcess()
+        festival.FestivalProcess(dataclasses.replace(festival.SLT, name="no_such_voice"))
 
 
 def test_missing_festival_is_one_line_naming_the_packages(tmp_path, monkeypatch, capsys):
@@ -117,10 +116,18 @@ def test_missing_festival_is_one_line_naming_the_packages(tmp_path, monkeypatch,
 
 
 @needs_festival
-def test_missing_festival_voice_names_the_package(tmp_path, monkeypatch):
-    monkeypatch.setattr(festival, "VOICE_FILE", tmp_path / "absent.htsvoice")
+def test_missing_festival_voice_names_the_package(tmp_path):
+    absent = dataclasses.replace(festival.SLT, file=tmp_path / "absent.htsvoice")
     with pytest.raises(UserInputError, match="cmu_us_slt_arctic_hts.*festvox-us-slt-hts"):
-        build_mini_corpus(tmp_path / "mini", 1, 1, 1)
+        festival.require(absent)
+
+
+@pytest.mark.skipif(not festival.ONA.file.is_file(), reason="needs festvox-ca-ona-hts")
+def test_catalan_voice_keeps_accents_in_latin_1(tmp_path):
+    assert festival.festival_text("cafè  i\nplàtan ☺") == "cafe i platan"
+    assert festival.festival_text("cafè  i\nplàtan ☺", "latin-1") == "cafè i plàtan"
+    (wav,) = festival.speak_many([("Bon dia, cafè.", tmp_path / "a.wav")], 1, festival.ONA)
+    assert sf.info(wav).samplerate == 16000 and sf.info(wav).duration > 0.5
 
 
 def test_missing_espeak_names_the_package(tmp_path, monkeypatch):

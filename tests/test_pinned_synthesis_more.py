@@ -51,7 +51,7 @@ def bare(device: str = "cpu", model=None, options=None) -> Synthesizer:
     s = object.__new__(Synthesizer)
     s.device = torch.device(device)
     s.bundle = SimpleNamespace(
-        model=model, symbols=SymbolTable.default(),
+        model=model, symbols=SymbolTable.default(), language="en-us",
         mel_mean=torch.arange(80, dtype=torch.float32) * 0.1 - 5.0,
         mel_std=torch.linspace(0.5, 2.0, 80),
         config=SimpleNamespace(sampler=SimpleNamespace(name="gd", options=options or {})),

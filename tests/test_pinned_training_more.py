@@ -495,17 +495,18 @@ def test_load_for_inference_puts_model_and_statistics_on_the_device(tmp_path):
 # ---------------------------------------------------------------- construction, optimizer, saving
 def test_payload_holds_every_entry_synthesis_reads():
     """Catches a renamed key in the checkpoint's "tts_ebm" entry (format_version, version,
-    config, symbols, mel_mean, mel_std)."""
+    config, symbols, language, mel_mean, mel_std)."""
     from tts_ebm import __version__
     from tts_ebm.training.checkpoint import FORMAT_VERSION
 
     config = ExperimentConfig.from_dict({"model": {"preset": "tiny"}})
     symbols = SymbolTable.default()
     state = {"w": torch.ones(2)}
-    payload = make_payload(config, symbols, [1, 2], [3, 4], state)
+    payload = make_payload(config, symbols, [1, 2], [3, 4], state, "ca")
     assert payload == {"format_version": FORMAT_VERSION, "version": __version__,
-                       "config": config.to_dict(), "symbols": symbols.to_dict(),
+                       "config": config.to_dict(), "symbols": symbols.to_dict(), "language": "ca",
                        "mel_mean": [1.0, 2.0], "mel_std": [3.0, 4.0], "ema_state_dict": state}
+    assert make_payload(config, symbols, [1], [2], state)["language"] == "en-us"
     assert all(type(v) is float for v in payload["mel_mean"] + payload["mel_std"])
 
 

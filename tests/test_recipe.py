@@ -80,7 +80,8 @@ def test_options_are_checked(tmp_path: Path) -> None:
     unknown = _recipe(tmp_path, "--no_such_option", "1")
     assert unknown.returncode == 2 and "unknown option --no_such_option" in unknown.stderr
     bad_corpus = _recipe(tmp_path, "--corpus=vctk")
-    assert bad_corpus.returncode == 2 and "--corpus must be mini or ljspeech" in bad_corpus.stderr
+    assert bad_corpus.returncode == 2 and "--corpus vctk" in bad_corpus.stderr
+    assert "invalid choice: 'vctk'" in bad_corpus.stderr and "'folder'" in bad_corpus.stderr
 
 
 def test_report_stage_reads_the_experiment_layout(tmp_path: Path) -> None:

@@ -255,3 +255,20 @@ def test_kept_steps_join_sentences_like_the_mel(synth: Synthesizer) -> None:
     assert record.states.shape == (4, *utterance.mel.shape) and record.mu.shape == utterance.mel.shape
     np.testing.assert_allclose(record.states[-1], utterance.mel, atol=1e-5)
     assert synth.synthesize_utterances([TEXTS[0]], steps=3)[0].record is None
+
+
+def test_symbol_the_model_never_saw_is_an_error_naming_it(tmp_path: Path) -> None:
+    """A Catalan model trained on one sentence: a word with new sounds is refused, the symbols
+    named, even when the other sentence of the text is fine (never a silent drop)."""
+    from tts_ebm.text import normalize_for, phonemize
+
+    config = ExperimentConfig.from_dict({"model": {"preset": "tiny"}, "criterion": {"name": "delta"}})
+    table = SymbolTable.from_phonemes(phonemize([normalize_for("Bon dia a tothom.", "ca")], "ca"))
+    model = AcousticModel(ModelConfig.from_dict(config.model), n_symbols=len(table))
+    payload = make_payload(config, table, [-5.0] * 80, [2.0] * 80, model.state_dict(), "ca")
+    path = tmp_path / "ca.ckpt"
+    torch.save({"tts_ebm": payload, "state_dict": {}}, path)
+    synth = Synthesizer(path, vocoder="griffin-lim", device="cpu")
+    assert synth.bundle.language == "ca" and synth.sentences("Bon dia.")
+    with pytest.raises(UserInputError, match="'ɕ' \\(U\\+0255\\).*in text 'Xarxa de rius.'"):
+        synth.sentences("Bon dia. Xarxa de rius.")

@@ -85,14 +85,17 @@ def test_symbol_table_roundtrip_and_pad():
         SymbolTable(["a", "_"])
 
 
-def test_unknown_symbols_warn_once_and_are_dropped():
+def test_unknown_symbol_is_an_error_naming_it():
     table = SymbolTable.default()
-    with pytest.warns(UserWarning, match="U\\+263A"):
-        ids = table.encode("a☺b")
-    assert ids == table.encode("ab")
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        assert table.encode("☺a") == table.encode("a")  # second time: silent
+    with pytest.raises(UserInputError, match="U\\+263A.*in text 'x'"):
+        table.encode("a☺b", context="text 'x'")
+
+
+def test_table_from_corpus_phonemes_holds_what_they_use():
+    table = SymbolTable.from_phonemes(["əˈβa", "ʎ ə."])
+    assert table.symbols[0] == "_" and {"ə", "ˈ", "β", "a", "ʎ", " ", "."} <= set(table.symbols)
+    assert "ɹ" not in table.symbols
+    assert table.decode(table.encode("ʎəˈβa.")) == "ʎəˈβa."
 
 
 def test_text_to_ids():

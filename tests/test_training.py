@@ -14,7 +14,7 @@ from tts_ebm import cli, criteria, samplers
 from tts_ebm.errors import UserInputError
 from tts_ebm.text import SymbolTable
 from tts_ebm.training import media
-from tts_ebm.training.checkpoint import load_for_inference
+from tts_ebm.training.checkpoint import load_for_inference, read_checkpoint
 from tts_ebm.training.config import ExperimentConfig, load_config
 from tts_ebm.training.data import BucketBatchStream, MelDataset
 from tts_ebm.training.train import train
@@ -249,8 +249,7 @@ def test_missing_dataset_names_the_path(dump, tmp_path):
         train(make_config(partial), tmp_path / "out", progress=False)
 
 
-@pytest.mark.filterwarnings("ignore:.*symbol")
-def test_utterance_without_known_symbols_fails_when_the_dataset_is_built(dump, tmp_path):
+def test_utterance_with_unknown_symbols_fails_when_the_dataset_is_built(dump, tmp_path):
     bad = tmp_path / "bad"
     (bad / "mels").mkdir(parents=True)
     lines = (dump / "train.tsv").read_text().splitlines()
@@ -258,7 +257,7 @@ def test_utterance_without_known_symbols_fails_when_the_dataset_is_built(dump, t
     lines[1] = "\t".join([uid, lines[1].split("\t")[1], "ΩΩΩ", "???"])
     (bad / "train.tsv").write_text("\n".join(lines) + "\n")
     mean, std = np.zeros(80, np.float32), np.ones(80, np.float32)
-    with pytest.raises(UserInputError, match=f"{uid}: no known"):
+    with pytest.raises(UserInputError, match=f"U\\+03A9.* in utterance {uid}"):
         MelDataset(bad, "train", SymbolTable.default(), mean, std)
 
 
@@ -284,6 +283,47 @@ class PoisonStep(Callback):
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
         after = list(pl_module.parameters())
         self.changed[batch_idx] = any(not torch.equal(a, b) for a, b in zip(self.before, after))
+
+
+def test_fine_tuning_carries_weights_symbols_and_stats_with_a_new_optimiser(runs, tmp_path):
+    base_ckpt = runs[0] / "checkpoints" / "last.ckpt"
+    base = read_checkpoint(base_ckpt)
+    other = make_dump(tmp_path / "other_speaker")
+    stats = json.loads((other / "stats.json").read_text())
+    stats["mean"] = [m + 1.0 for m in stats["mean"]]  # a different speaker's statistics
+    (other / "stats.json").write_text(json.dumps(stats))
+    seen: dict = {}
+
+    class Inspect(Callback):
+        def on_train_start(self, trainer, pl_module) -> None:
+            seen["state"] = {k: v.clone() for k, v in pl_module.model.state_dict().items()}
+            seen["optimizer_state"] = len(trainer.optimizers[0].state)
+            seen["encoder_grad"] = any(p.requires_grad for p in pl_module.model.encoder.parameters())
+
+    config = make_config(other, max_steps=3)
+    config.finetune.init_from, config.finetune.freeze = str(base_ckpt), ["encoder"]
+    summary = train(config, tmp_path / "ft", progress=False, callbacks=[Inspect()])
+    payload = base["tts_ebm"]
+    for key, value in payload["ema_state_dict"].items():
+        assert torch.equal(seen["state"][key], value), key  # started from the base weights
+    assert seen["optimizer_state"] == 0 and summary["steps"] == 3  # new optimiser and schedule
+    assert not seen["encoder_grad"] and summary["frozen"] == ["encoder"]
+    tuned = read_checkpoint(tmp_path / "ft" / "checkpoints" / "last.ckpt")["tts_ebm"]
+    assert tuned["symbols"] == payload["symbols"] and tuned["language"] == "en-us"
+    assert tuned["mel_mean"] == payload["mel_mean"] != stats["mean"]  # base normalisation kept
+    enc = [k for k in payload["ema_state_dict"] if k.startswith("encoder.")]
+    assert all(torch.equal(tuned["ema_state_dict"][k], payload["ema_state_dict"][k]) for k in enc)
+
+
+def test_fine_tuning_refuses_another_language(runs, tmp_path):
+    other = make_dump(tmp_path / "catalan")
+    (other / "symbols.json").write_text(
+        json.dumps({"language": "ca", **SymbolTable.default().to_dict()})
+    )
+    config = make_config(other)
+    config.finetune.init_from = str(runs[0] / "checkpoints" / "last.ckpt")
+    with pytest.raises(UserInputError, match="language 'en-us'.*'ca'"):
+        train(config, tmp_path / "ft", progress=False)
 
 
 def test_nonfinite_step_is_skipped_and_counted(dump, tmp_path):

@@ -15,6 +15,7 @@ from tts_ebm.errors import UserInputError
 # subcommand name -> (module under tts_ebm.commands, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "prepare": ("prepare", "download/build a corpus, write manifests, extract features"),
+    "check-data": ("check_data", "list faulty and suspicious utterances of a corpus by id"),
     "train": ("train", "train an energy-based acoustic model from a YAML config"),
     "synthesize": ("synthesize", "synthesise speech from text with a trained checkpoint"),
     "vocode": ("vocode", "raw log-mel .npy files to speech with a vocoder (copy synthesis)"),

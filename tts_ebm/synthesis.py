@@ -25,6 +25,7 @@ from tts_ebm.controls import SynthesisControls
 from tts_ebm.errors import UserInputError
 from tts_ebm.io import atomic_path
 from tts_ebm.text import split_sentences, text_to_ids
+from tts_ebm.text.symbols import UnknownSymbolError
 from tts_ebm.training.checkpoint import load_for_inference
 from vocoder.device import resolve_device
 
@@ -184,7 +185,8 @@ class Synthesizer:
     def sentences(self, text: str) -> list[tuple[str, list[int]]]:
         """(sentence, token ids) pairs of `text`, or UserInputError if it has nothing to say.
 
-        Sentences with nothing to say (e.g. '...') are dropped. Cheap to call up front to
+        Sentences with nothing to say (e.g. '...') are dropped; a sentence with a phoneme symbol
+        the model never saw is an UnknownSymbolError naming it. Cheap to call up front to
         validate a batch before any audio is generated.
         """
         if not isinstance(text, str):
@@ -194,9 +196,13 @@ class Synthesizer:
         pieces, first_error = [], None
         for sentence in split_sentences(text, max_chars=MAX_SENTENCE_CHARS):
             try:
-                pieces.append((sentence, text_to_ids(sentence, self.bundle.symbols)))
+                ids = text_to_ids(sentence, self.bundle.symbols, self.bundle.language)
+            except UnknownSymbolError:
+                raise
             except UserInputError as error:
                 first_error = first_error or error
+                continue
+            pieces.append((sentence, ids))
         if not pieces:
             raise UserInputError(f"nothing speakable in text {text[:80]!r}: {first_error}")
         return pieces

@@ -31,6 +31,14 @@ VOICES: dict[str, Voice] = {
         festival.speak_many,
     ),
     "espeak": Voice("espeak-ng en-us (a robotic formant voice)", espeak.require, espeak.speak_many),
+    "kal": Voice(
+        "festival's kal diphone voice (a male US-English speaker, 16 kHz)",
+        *festival.speaker(festival.KAL),
+    ),
+    "ca-ona": Voice(
+        "festival's UPC ona HTS voice (a female Catalan speaker, 16 kHz)",
+        *festival.speaker(festival.ONA),
+    ),
 }
 DEFAULT_VOICE = "hts-slt"
 

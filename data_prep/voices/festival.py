@@ -1,4 +1,4 @@
-"""festival with the CMU ARCTIC slt HTS voice, spoken from a few long-lived `festival --pipe`s.
+"""festival voices (CMU ARCTIC slt HTS, kal diphone, Catalan ona HTS) from long-lived `festival --pipe`s.
 
 Starting festival and loading the voice costs about as much as speaking two sentences, so each
 worker keeps one process and feeds it Scheme commands; a marker line on stdout says a command
@@ -17,22 +17,53 @@ import unicodedata
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from tts_ebm.errors import UserInputError
 
-VOICE_NAME = "cmu_us_slt_arctic_hts"
-VOICE_FILE = Path(f"/usr/share/festival/voices/us/{VOICE_NAME}/hts/{VOICE_NAME}.htsvoice")
-INSTALL = "install them with `apt-get install festival festvox-us-slt-hts`"
 MARKER = "tts-ebm: done"
 ANSWER_TIMEOUT_S = 120  # a sentence takes well under a second; silence this long means a hang
 
 
-def require() -> None:
+@dataclass(frozen=True)
+class FestivalVoice:
+    name: str  # festival's voice name: (voice_<name>) selects it
+    file: Path  # a file the Debian package installs, to say what is missing
+    packages: str  # apt packages that provide it
+    encoding: str = "ascii"  # the voice's lexicon: ascii (accents folded) or latin-1 (kept)
+
+    @property
+    def install(self) -> str:
+        return f"install them with `apt-get install festival {self.packages}`"
+
+
+_VOICES = "/usr/share/festival/voices"
+SLT = FestivalVoice(
+    "cmu_us_slt_arctic_hts",
+    Path(f"{_VOICES}/us/cmu_us_slt_arctic_hts/hts/cmu_us_slt_arctic_hts.htsvoice"),
+    "festvox-us-slt-hts",
+)
+KAL = FestivalVoice(
+    "kal_diphone",
+    Path(f"{_VOICES}/english/kal_diphone/group/kallpc16k.group"),
+    "festvox-kallpc16k",
+)
+# The UPC Catalan voices read ISO-8859-1: UTF-8 "cafè" is spoken as "s E a E f ...".
+ONA = FestivalVoice(
+    "upc_ca_ona_hts",
+    Path(f"{_VOICES}/catalan/upc_ca_ona_hts/hts/upc_ca_ona.htsvoice"),
+    "festival-ca festvox-ca-ona-hts",
+    encoding="latin-1",
+)
+
+
+def require(voice: FestivalVoice = SLT) -> None:
     if shutil.which("festival") is None:
-        raise UserInputError(f"festival not found on PATH; {INSTALL}")
-    if not VOICE_FILE.is_file():
-        raise UserInputError(f"festival voice {VOICE_NAME} not found ({VOICE_FILE}); {INSTALL}")
+        raise UserInputError(f"festival not found on PATH; {voice.install}")
+    if not voice.file.is_file():
+        raise UserInputError(f"festival voice {voice.name} not found ({voice.file}); {voice.install}")
 
 
 def scheme_string(value: str) -> str:
@@ -40,16 +71,22 @@ def scheme_string(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def festival_text(text: str) -> str:
-    """text on one line with accents folded to ASCII (festival's lexicon is ASCII: grâce -> grace)."""
-    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+def festival_text(text: str, encoding: str = "ascii") -> str:
+    """text on one line that the voice's encoding can carry; for an ASCII lexicon accents are
+    folded (grâce -> grace), other characters it cannot encode are dropped."""
+    if encoding == "ascii":
+        text = unicodedata.normalize("NFKD", text)
+    else:
+        text = unicodedata.normalize("NFC", text)
+    folded = text.encode(encoding, "ignore").decode(encoding)
     return " ".join(folded.split())
 
 
 class FestivalProcess:
     """One `festival --pipe` with the voice loaded; say() writes one RIFF wav at the voice's rate."""
 
-    def __init__(self) -> None:
+    def __init__(self, voice: FestivalVoice = SLT) -> None:
+        self.voice = voice
         self._stderr = tempfile.TemporaryFile("w+")  # noqa: SIM115 (closed by close())
         self._process = subprocess.Popen(
             ["festival", "--pipe"],
@@ -57,17 +94,20 @@ class FestivalProcess:
             stdout=subprocess.PIPE,
             stderr=self._stderr,
             text=True,
+            encoding=voice.encoding,
+            errors="replace",
         )
         try:
-            printed = self._run(f'(voice_{VOICE_NAME}) (format t "%l\\n" current-voice)')
-            if printed != [VOICE_NAME]:  # festival carries on with its default voice
-                raise RuntimeError(f"festival did not load {VOICE_NAME}: {self._errors()}")
+            printed = self._run(f'(voice_{voice.name}) (format t "%l\\n" current-voice)')
+            if printed != [voice.name]:  # festival carries on with its default voice
+                raise RuntimeError(f"festival did not load {voice.name}: {self._errors()}")
         except RuntimeError:
             self.close()
             raise
 
     def say(self, text: str, path: Path) -> Path:
-        utterance = f"(utt.synth (Utterance Text {scheme_string(festival_text(text))}))"
+        spoken = festival_text(text, self.voice.encoding)
+        utterance = f"(utt.synth (Utterance Text {scheme_string(spoken)}))"
         self._run(f"(utt.save.wave {utterance} {scheme_string(str(path))} 'riff)")
         if not path.is_file():
             raise RuntimeError(f"festival did not speak {text!r}: {self._errors()}")
@@ -111,14 +151,16 @@ class FestivalProcess:
         return " ".join(self._stderr.read().split()[-40:]) or "no error message"
 
 
-def speak_many(jobs: Sequence[tuple[str, Path]], workers: int) -> Iterator[Path]:
+def speak_many(
+    jobs: Sequence[tuple[str, Path]], workers: int, voice: FestivalVoice = SLT
+) -> Iterator[Path]:
     if not jobs:
         return
     n_processes = max(1, min(workers, len(jobs)))
     with ExitStack() as stack:
         idle: queue.SimpleQueue[FestivalProcess] = queue.SimpleQueue()
         for _ in range(n_processes):
-            process = FestivalProcess()
+            process = FestivalProcess(voice)
             stack.callback(process.close)
             idle.put(process)
 
@@ -134,3 +176,8 @@ def speak_many(jobs: Sequence[tuple[str, Path]], workers: int) -> Iterator[Path]
             yield from pool.map(say, jobs)
         finally:
             pool.shutdown(cancel_futures=True)
+
+
+def speaker(voice: FestivalVoice) -> tuple:
+    """(require, speak_many) bound to one voice, for the voice registry."""
+    return partial(require, voice), partial(speak_many, voice=voice)

@@ -1,9 +1,15 @@
-"""The fixed phoneme-symbol inventory and its id mapping (saved with every checkpoint)."""
+"""Phoneme-symbol inventories and their id mapping (saved with every checkpoint).
+
+New dumps take the table from the symbols their corpus's phonemes contain (any language);
+`default()` is the fixed English table that older checkpoints and dumps were trained with.
+"""
 
 from __future__ import annotations
 
-import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+
+from tts_ebm.errors import UserInputError
 
 PAD = "_"
 SPACE = " "
@@ -18,13 +24,16 @@ IPA = (
 )
 
 
+class UnknownSymbolError(UserInputError):
+    """Phonemes hold a symbol the table (the model) does not know: never dropped silently."""
+
+
 @dataclass
 class SymbolTable:
     """Maps phoneme characters to ids; id 0 is padding and never produced by `encode`."""
 
     symbols: list[str]
     _ids: dict[str, int] = field(init=False, repr=False)
-    _warned: set[str] = field(init=False, repr=False, default_factory=set)
 
     def __post_init__(self) -> None:
         if (
@@ -39,6 +48,13 @@ class SymbolTable:
     def default(cls) -> SymbolTable:
         return cls([PAD, SPACE, *PUNCTUATION, *IPA])
 
+    @classmethod
+    def from_phonemes(cls, phonemes: Iterable[str]) -> SymbolTable:
+        """Pad, space and punctuation, then every other character the phoneme strings use."""
+        fixed = [PAD, SPACE, *PUNCTUATION]
+        used = {ch for text in phonemes for ch in text} - set(fixed)
+        return cls([*fixed, *sorted(used)])
+
     def __len__(self) -> int:
         return len(self.symbols)
 
@@ -46,16 +62,19 @@ class SymbolTable:
     def pad_id(self) -> int:
         return 0
 
-    def encode(self, phonemes: str) -> list[int]:
-        """Ids of the known symbols; unknown ones are dropped with one warning per new symbol."""
-        unknown = {ch for ch in phonemes if ch not in self._ids} - self._warned
+    def encode(self, phonemes: str, context: str = "") -> list[int]:
+        """Ids of the symbols; a symbol the table lacks (the model never saw it) is a
+        UserInputError naming it, never a silent drop."""
+        unknown = sorted({ch for ch in phonemes if ch not in self._ids})
         if unknown:
-            self._warned |= unknown
-            names = ", ".join(f"{ch!r} (U+{ord(ch):04X})" for ch in sorted(unknown))
-            warnings.warn(
-                f"dropping phoneme symbols not in the symbol table: {names}", stacklevel=2
+            names = ", ".join(f"{ch!r} (U+{ord(ch):04X})" for ch in unknown)
+            where = f" in {context}" if context else ""
+            raise UnknownSymbolError(
+                f"phoneme symbol(s) {names}{where} (phonemes {phonemes!r}) are not in the model's "
+                f"symbol table of {len(self) - 1} symbols: the training corpus never had them; "
+                "rephrase the text, or train on a corpus (and language) that has them"
             )
-        return [self._ids[ch] for ch in phonemes if ch in self._ids]
+        return [self._ids[ch] for ch in phonemes]
 
     def decode(self, ids: list[int]) -> str:
         return "".join(self.symbols[i] for i in ids if i != self.pad_id)

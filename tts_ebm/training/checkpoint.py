@@ -1,7 +1,7 @@
 """The tts-ebm part of a Lightning checkpoint, and loading a checkpoint for synthesis.
 
 A training checkpoint carries, besides Lightning's trainer state, `"tts_ebm"`: everything
-synthesis needs (resolved config, symbol table, mel statistics, EMA weights) as plain tensors,
+synthesis needs (resolved config, symbol table and language, mel statistics, EMA weights) as plain tensors,
 dicts, lists, strings and numbers, so that it loads with `torch.load(weights_only=True)`.
 """
 
@@ -30,6 +30,7 @@ def make_payload(
     mel_mean: list[float],
     mel_std: list[float],
     ema_state_dict: dict[str, Tensor],
+    language: str = "en-us",
 ) -> dict[str, Any]:
     """The "tts_ebm" entry of a checkpoint."""
     return {
@@ -37,6 +38,7 @@ def make_payload(
         "version": __version__,
         "config": config.to_dict(),
         "symbols": symbols.to_dict(),
+        "language": language,
         "mel_mean": [float(v) for v in mel_mean],
         "mel_std": [float(v) for v in mel_std],
         "ema_state_dict": dict(ema_state_dict),
@@ -52,6 +54,7 @@ class InferenceBundle:
     mel_mean: Tensor  # (n_mels,)
     mel_std: Tensor  # (n_mels,)
     config: ExperimentConfig
+    language: str = "en-us"  # espeak-ng code; checkpoints without one were English
 
 
 def read_checkpoint(path: str | Path) -> dict[str, Any]:
@@ -92,4 +95,5 @@ def load_for_inference(path: str | Path, device: str | torch.device = "cpu") -> 
         mel_mean=torch.tensor(payload["mel_mean"], device=device),
         mel_std=torch.tensor(payload["mel_std"], device=device),
         config=config,
+        language=payload.get("language", "en-us"),
     )

@@ -77,6 +77,14 @@ class EMAConfig:
 
 
 @dataclass
+class FinetuneConfig:
+    """Start from a trained checkpoint (see tts_ebm/training/finetune.py for what is carried)."""
+
+    init_from: str | None = None  # path of the base model's checkpoint (null: from scratch)
+    freeze: list[str] = field(default_factory=list)  # model parts kept fixed: encoder, field
+
+
+@dataclass
 class ExperimentConfig:
     data: DataConfig = field(default_factory=DataConfig)
     model: dict[str, Any] = field(default_factory=dict)  # ModelConfig fields (+ optional preset)
@@ -85,6 +93,7 @@ class ExperimentConfig:
     optim: OptimConfig = field(default_factory=OptimConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
     ema: EMAConfig = field(default_factory=EMAConfig)
+    finetune: FinetuneConfig = field(default_factory=FinetuneConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

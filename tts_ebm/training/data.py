@@ -55,6 +55,16 @@ def read_split(dump_dir: str | Path, split: str) -> list[Utterance]:
     return rows
 
 
+def read_symbols(dump_dir: str | Path) -> tuple[SymbolTable, str]:
+    """The dump's symbol table and language (DUMP/symbols.json); dumps written before it
+    existed were English with the fixed default table."""
+    path = Path(dump_dir) / "symbols.json"
+    if not path.is_file():
+        return SymbolTable.default(), "en-us"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return SymbolTable.from_dict(data), str(data["language"])
+
+
 def read_stats(dump_dir: str | Path) -> tuple[np.ndarray, np.ndarray]:
     """Per-bin mean and std of the raw log-mel over the train split (DUMP/stats.json)."""
     path = Path(dump_dir) / "stats.json"
@@ -92,9 +102,9 @@ class MelDataset(Dataset):
 
     @staticmethod
     def _encode(symbols: SymbolTable, utt: Utterance) -> Tensor:
-        tokens = symbols.encode(utt.phonemes)
+        tokens = symbols.encode(utt.phonemes, context=f"utterance {utt.id}")
         if not tokens:
-            raise UserInputError(f"{utt.id}: no known phoneme symbols in {utt.phonemes!r}")
+            raise UserInputError(f"{utt.id}: no phoneme symbols in {utt.phonemes!r}")
         return torch.tensor(tokens, dtype=torch.long)
 
     def _load_mel(self, path: Path) -> Tensor:
@@ -200,7 +210,13 @@ class BucketBatchStream(Sampler[list[int]]):
 class DumpDataModule(L.LightningDataModule):
     """Train stream (resumable, bucketed) and in-order validation batches over a feature dump."""
 
-    def __init__(self, config: DataConfig, symbols: SymbolTable, seed: int) -> None:
+    def __init__(
+        self,
+        config: DataConfig,
+        symbols: SymbolTable,
+        seed: int,
+        stats: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> None:
         super().__init__()
         self.config = config
         self.symbols = symbols
@@ -213,7 +229,8 @@ class DumpDataModule(L.LightningDataModule):
             )
         if config.negatives_dir and not Path(config.negatives_dir).is_dir():
             raise FileNotFoundError(f"data.negatives_dir not found: {config.negatives_dir}")
-        self.mel_mean, self.mel_std = read_stats(self.dump_dir)
+        # A fine-tuning run normalises with its base model's statistics (`stats`).
+        self.mel_mean, self.mel_std = read_stats(self.dump_dir) if stats is None else stats
         for split in ("train", "val"):
             read_split(self.dump_dir, split)  # fail before the trainer starts
         self._start = 0

@@ -58,10 +58,12 @@ class EBMTrainingModule(L.LightningModule):
         symbols: SymbolTable,
         mel_mean: np.ndarray,
         mel_std: np.ndarray,
+        language: str = "en-us",
     ) -> None:
         super().__init__()
         self.config = config
         self.symbols = symbols
+        self.language = language
         self.mel_mean = np.asarray(mel_mean, dtype=np.float32)
         self.mel_std = np.asarray(mel_std, dtype=np.float32)
         self.model = AcousticModel(ModelConfig.from_dict(config.model), n_symbols=len(symbols))
@@ -234,6 +236,7 @@ class EBMTrainingModule(L.LightningModule):
             self.mel_mean.tolist(),
             self.mel_std.tolist(),
             self.ema.module.state_dict(),
+            self.language,
         )
         checkpoint["tts_ebm_train"] = {
             "ema_n_averaged": self.ema.n_averaged.clone(),

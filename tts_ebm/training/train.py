@@ -20,9 +20,9 @@ from lightning.pytorch.callbacks import Callback, LearningRateMonitor, ModelChec
 from lightning.pytorch.loggers import TensorBoardLogger
 
 from tts_ebm.errors import UserInputError
-from tts_ebm.text import SymbolTable
+from tts_ebm.training import finetune
 from tts_ebm.training.config import ExperimentConfig, TrainerConfig, save_config
-from tts_ebm.training.data import DumpDataModule
+from tts_ebm.training.data import DumpDataModule, read_symbols
 from tts_ebm.training.module import EBMTrainingModule
 
 
@@ -92,7 +92,12 @@ def train(
     callbacks: Sequence[Callback] = (),
     progress: bool = True,
 ) -> dict[str, Any]:
-    """Train (or resume from OUT/checkpoints/last.ckpt); returns what train_summary.json holds."""
+    """Train (or resume from OUT/checkpoints/last.ckpt); returns what train_summary.json holds.
+
+    With config.finetune.init_from the run starts from a trained checkpoint (weights, model
+    config, symbols, language, mel statistics; new optimiser and schedule), with the
+    config.finetune.freeze parts of the model frozen.
+    """
     out = Path(out_dir)
     last = out / "checkpoints" / "last.ckpt"
     if resume and not last.is_file():
@@ -101,9 +106,21 @@ def train(
     quiet_third_party_noise()
     tc = config.trainer
     L.seed_everything(tc.seed, workers=True, verbose=False)
-    symbols = SymbolTable.default()
-    datamodule = DumpDataModule(config.data, symbols, tc.seed)
-    module = EBMTrainingModule(config, symbols, datamodule.mel_mean, datamodule.mel_std)
+    symbols, language = read_symbols(config.data.dump_dir)
+    init_from, freeze = config.finetune.init_from, config.finetune.freeze
+    base = finetune.read_base(init_from) if init_from else None
+    if base is not None:
+        finetune.check_language(base, language)
+        symbols, config.model = base.symbols, base.model_config
+    datamodule = DumpDataModule(
+        config.data, symbols, tc.seed, None if base is None else (base.mel_mean, base.mel_std)
+    )
+    module = EBMTrainingModule(
+        config, symbols, datamodule.mel_mean, datamodule.mel_std, language=language
+    )
+    if base is not None:
+        finetune.load_weights(module.model, module.ema.module, base)
+    finetune.freeze(module.model, list(freeze))
     out.mkdir(parents=True, exist_ok=True)
     save_config(config, out / "config.yaml")
 
@@ -157,6 +174,8 @@ def train(
         "accelerator": accelerator,
         "precision": precision,
         "checkpoint": str(last),
+        "init_from": init_from,
+        "frozen": list(freeze),
     }
     if trainer.is_global_zero:
         (out / "train_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
