@@ -136,7 +136,8 @@ class Sampler:
                     break
             energies.append(energy)
             grad_norms.append(rms)
-            states.append(x)
+            if self.keep_steps:  # K + 1 batch copies only when asked: never in training
+                states.append(x)
             if self.grad_clip is not None:
                 norm = grad.flatten(1).norm(dim=1).clamp_min(1e-12)
                 grad = grad * (self.grad_clip / norm).clamp(max=1.0).view(-1, 1, 1)
