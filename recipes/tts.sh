@@ -48,6 +48,7 @@ main_steps=4                 # K of the main results table and of the listening 
 vocoder=""                   # --vocoder spec (empty: the synthesize default, HiFi-GAN)
 inference_args=""            # extra `tts-ebm synthesize` options
 eval_args=""                 # extra `tts-ebm evaluate` options, e.g. "--f0-method dio"
+judge_recordings=true        # stage 5 also scores the recordings themselves (WER, DNSMOS)
 listening_format=webmushra-mushra
 
 help_message=$(cat <<EOF
@@ -59,8 +60,8 @@ Stages:
   3 train       one tts-ebm train run per criterion (resumes from last.ckpt)
   4 synthesize  test set for every criterion and K in --inference_steps (wavs and mels), and
                 the copy synthesis: the test set's reference mels through the same --vocoder
-  5 evaluate    tts-ebm evaluate for every criterion and K, the copy synthesis and the
-                reference recordings themselves (WER and DNSMOS only)
+  5 evaluate    tts-ebm evaluate for every criterion and K, the copy synthesis and (unless
+                --judge_recordings false) the recordings themselves (WER and DNSMOS only)
   6 report      exp/RESULTS.md, exp/quality_vs_steps.png, exp/quality_vs_time.png (always
                 regenerated)
   7 listening   tts-ebm export-listening-test of the K=--main_steps systems and the first
@@ -81,7 +82,7 @@ Options (default):
   --n_val ("$n_val") --n_test ("$n_test") --corpus_args ("$corpus_args") --check_data ($check_data)
   --criteria ("$criteria") --train_args ("$train_args") --train_jobs ($train_jobs)
   --inference_steps ("$inference_steps") --main_steps ($main_steps) --vocoder ("$vocoder")
-  --inference_args ("$inference_args") --eval_args ("$eval_args")
+  --inference_args ("$inference_args") --eval_args ("$eval_args") --judge_recordings ($judge_recordings)
   --listening_format ($listening_format)
 EOF
 )
@@ -101,7 +102,7 @@ while [ $# -gt 0 ]; do
     case "$name" in
         stage|stop_stage|corpus|nj|python|data_dir|dump_dir|exp_dir|conf_dir|download|voice|\
         language|corpus_args|check_data|n_train|n_val|n_test|criteria|train_args|train_jobs|inference_steps|main_steps|vocoder|\
-        inference_args|eval_args|listening_format)
+        inference_args|eval_args|judge_recordings|listening_format)
             printf -v "$name" '%s' "$value" ;;
         *) echo "$0: unknown option --$name (see --help)" >&2; exit 2 ;;
     esac
@@ -109,6 +110,7 @@ done
 
 case "$download" in true|false|"") ;; *) echo "$0: --download must be true or false" >&2; exit 2 ;; esac
 case "$check_data" in true|false) ;; *) echo "$0: --check_data must be true or false" >&2; exit 2 ;; esac
+case "$judge_recordings" in true|false) ;; *) echo "$0: --judge_recordings must be true or false" >&2; exit 2 ;; esac
 command -v tts-ebm >/dev/null || { echo "$0: tts-ebm is not on PATH (activate the venv)" >&2; exit 2; }
 # The corpus plug-in says where its corpus and manifests live; an unknown corpus fails here.
 dirs=$(tts-ebm prepare "$corpus" --data-dir "$data_dir" --print-dirs 2>&1) || {
@@ -236,10 +238,8 @@ evaluate_test_set() {
     local out=$1
     shift
     # shellcheck disable=SC2086  # eval_args is a list of options
-    # Stage 5 already runs --nj units at a time, so each scores its utterances in-process
-    # (worker processes would each load torch, DNSMOS and pocketsphinx again).
-    tts-ebm evaluate "$@" --text-file "$test_text" --out "$out" --workers 1 --no-progress \
-        $eval_args
+    tts-ebm evaluate "$@" --text-file "$test_text" --out "$out" --workers "$nj" --no-progress \
+        --reference-features "$reference_dir/features" $eval_args
 }
 
 if run_stage 1; then
@@ -270,35 +270,37 @@ fi
 
 if run_stage 4; then
     log "stage 4: synthesis of the test set, K in ($inference_steps)"
-    # --nj units at a time: each process spends seconds starting up and loading the vocoder,
-    # which a second process overlaps. One intra-op thread per process then (inherited by the
-    # later stages): two HiFi-GAN processes of two threads each on 2 cores ran 2.4x slower.
-    if [ "$nj" -gt 1 ]; then export OMP_NUM_THREADS=1; fi
+    # One unit at a time, each on every core (torch's intra-op threads): HiFi-GAN runs 1.96x
+    # faster on 2 threads than on 1, while 3 one-thread units on 2 cores left a core idle for
+    # the whole third unit (1:45 of the demo's 3:37).
     for crit in $criteria; do
         for k in $inference_steps; do
-            start_unit "$nj" run_unit 4 "synth_${crit}_K$k" "$exp_dir/$crit/synth_K$k/.done" \
+            run_unit 4 "synth_${crit}_K$k" "$exp_dir/$crit/synth_K$k/.done" \
                 synthesize_test_set "$crit" "$k"
         done
     done
-    start_unit "$nj" run_unit 4 copy_synthesis "$copy_synthesis_dir/synth/.done" copy_synthesis
-    wait_units 4
+    run_unit 4 copy_synthesis "$copy_synthesis_dir/synth/.done" copy_synthesis
 fi
 
 if run_stage 5; then
     log "stage 5: evaluation"
-    start_unit "$nj" run_unit 5 eval_reference "$reference_dir/eval/.done" \
-        evaluate_test_set "$reference_dir/eval/metrics.json" --synthesized "$test_ref"
-    start_unit "$nj" run_unit 5 eval_copy_synthesis "$copy_synthesis_dir/eval/.done" \
+    # One unit at a time, each scoring its utterances in --nj worker processes (balanced to the
+    # last utterance, where units side by side left a core idle behind the longest one). The
+    # reference's mel-cepstra and F0 are extracted once, into $reference_dir/features.
+    if [ "$judge_recordings" = true ]; then
+        run_unit 5 eval_reference "$reference_dir/eval/.done" \
+            evaluate_test_set "$reference_dir/eval/metrics.json" --synthesized "$test_ref"
+    fi
+    run_unit 5 eval_copy_synthesis "$copy_synthesis_dir/eval/.done" \
         evaluate_test_set "$copy_synthesis_dir/eval/metrics.json" --reference "$test_ref" \
         --synthesized "$copy_synthesis_dir/synth"
     for crit in $criteria; do
         for k in $inference_steps; do
-            start_unit "$nj" run_unit 5 "eval_${crit}_K$k" "$exp_dir/$crit/eval_K$k/.done" \
+            run_unit 5 "eval_${crit}_K$k" "$exp_dir/$crit/eval_K$k/.done" \
                 evaluate_test_set "$exp_dir/$crit/eval_K$k/metrics.json" --reference "$test_ref" \
                 --synthesized "$exp_dir/$crit/synth_K$k" --reference-mels "$dump_dir/mels"
         done
     done
-    wait_units 5
 fi
 
 if run_stage 6; then

@@ -16,6 +16,7 @@ import soundfile as sf
 
 from tts_ebm.commands import evaluate as evaluate_command
 from tts_ebm.errors import UserInputError
+from tts_ebm.evaluation import feature_cache
 from tts_ebm.evaluation.evaluate import evaluate_folders, mean_ci95
 from tts_ebm.evaluation.metrics import (
     MetricSettings,
@@ -245,3 +246,33 @@ def test_planted_octave_jump_is_a_gross_error_not_a_fine_one() -> None:
     assert metrics["gross_pitch_error_rate"] == pytest.approx(0.25, abs=0.03)
     assert metrics["fine_log_f0_rmse_cents"] < 30.0
     assert metrics["log_f0_rmse_cents"] > 500.0  # 1200 * sqrt(0.25) = 600: the jumps dominate it
+
+
+def test_reference_features_are_cached_with_identical_scores(
+    tmp_path: Path, speech: dict[str, np.ndarray], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ref, syn, cache = tmp_path / "ref", tmp_path / "syn", tmp_path / "features"
+    _write(ref, "u1", speech["a"])
+    _write(syn, "u1", 0.7 * speech["b"][: speech["a"].size])
+    plain = evaluate_folders(ref, syn, FAST, workers=1, progress=False)
+    first = evaluate_folders(ref, syn, FAST, workers=1, progress=False, reference_features=cache)
+    assert first["utterances"] == plain["utterances"]
+    assert len(list(cache.glob("*/u1.npz"))) == 1
+
+    extracted = []
+    real = feature_cache.extract_features
+    monkeypatch.setattr(feature_cache, "extract_features",
+                        lambda wav, settings: extracted.append(1) or real(wav, settings))
+    again = evaluate_folders(ref, syn, FAST, workers=1, progress=False, reference_features=cache)
+    assert again["utterances"] == plain["utterances"] and extracted == []  # read, not extracted
+
+    harvest = evaluate_folders(ref, syn, MetricSettings(), workers=1, progress=False,
+                               reference_features=cache)  # other settings: another key
+    assert extracted == [1] and len(list(cache.glob("*/u1.npz"))) == 2
+    assert harvest["settings"]["f0_method"] == "harvest"
+
+    _write(ref, "u1", speech["b"])  # the recording changed: extracted again, new scores
+    changed = evaluate_folders(ref, syn, FAST, workers=1, progress=False,
+                               reference_features=cache)
+    assert extracted == [1, 1]
+    assert changed["utterances"]["u1"]["mcd_db"] != plain["utterances"]["u1"]["mcd_db"]

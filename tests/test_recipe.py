@@ -131,6 +131,8 @@ def test_tiny_recipe_end_to_end(tmp_path: Path) -> None:
         summary = json.loads((exp / ceiling / "eval" / "metrics.json").read_text())["summary"]
         assert {"wer", "dnsmos_p808"} <= set(summary), ceiling
     assert "mcd_db" in summary and "mel_fd" not in summary  # copy synthesis: vocoded data mels
+    # the reference's features are extracted once and shared by the three compared systems
+    assert len(list((exp / "reference" / "features").glob("*/*.npz"))) == 2
     results = (exp / "RESULTS.md").read_text()
     rows = [line.split(" | ")[0] for line in results.split("## Main comparison")[1].splitlines()
             if line.startswith("| ") and not line.startswith("| system")]

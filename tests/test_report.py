@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -110,6 +111,15 @@ def test_missing_and_unreadable_files_are_listed(exp: Path) -> None:
     assert "reference/eval/metrics.json" in missing
     assert "copy_synthesis/eval/metrics.json (unreadable)" in missing
     assert "delta/synth_K0/rtf.json" in missing
+
+
+def test_recordings_not_judged_leave_no_row(exp: Path) -> None:
+    shutil.rmtree(exp / "reference" / "eval")  # recipe --judge_recordings false
+    text = report.write_report(exp, main_steps=4).read_text()
+    rows = _section(text, "Main comparison (K = 4 inference steps)")
+    assert rows[1].startswith("| copy synthesis")
+    assert "| reference recordings" not in text
+    assert "reference" not in text.split("## Missing")[1]  # not listed as missing either
 
 
 def test_time_plot_needs_acoustic_time(exp: Path) -> None:

@@ -56,6 +56,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="skip DNSMOS (P.808, P.835 SIG/BAK/OVRL; ~0.2-0.5 s per 9 s window)")
     parser.add_argument("--utmos", action="store_true",
                         help="also UTMOS22 predicted MOS (torch.hub tarepan/SpeechMOS)")
+    parser.add_argument("--reference-features", type=Path, default=None,
+                        help="cache folder of the reference's mel-cepstra and F0, extracted once "
+                        "and reused by every later evaluation against the same recordings and "
+                        "settings (the recipe keeps it in EXP/reference/features); same scores")
     parser.add_argument("--reference-mels", type=Path, default=None,
                         help="folder of reference raw log-mels <id>.npy (a dump's mels/): adds "
                              "mel_mcd_db, mel_fd, gv_ratio and roughness_ratio of the generated mels")
@@ -81,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
         result = evaluate_folders(
             args.reference, args.synthesized, settings, workers=args.workers,
             progress=not args.no_progress, texts=None if args.no_wer else texts,
-            dnsmos=not args.no_dnsmos,
+            dnsmos=not args.no_dnsmos, reference_features=args.reference_features,
         )
         if args.reference_mels is not None:
             _add_mel_metrics(result, args.reference_mels, args.synthesized_mels, args.synthesized)

@@ -22,6 +22,7 @@ import warnings
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import soundfile as sf
@@ -32,7 +33,8 @@ from data_prep.audio import load_audio
 from tts_ebm.errors import UserInputError
 from tts_ebm.evaluation import asr
 from tts_ebm.evaluation import dnsmos as dnsmos_judge
-from tts_ebm.evaluation.metrics import MetricSettings, compare
+from tts_ebm.evaluation.feature_cache import cached_features
+from tts_ebm.evaluation.metrics import MetricSettings, compare_features, extract_features
 
 SUMMARY_METRICS = (
     "mcd_db",
@@ -80,27 +82,40 @@ def _judge(path: Path, text: str | None, dnsmos: bool) -> dict:
     return scores
 
 
-def _score_pair(
-    job: tuple[str, Path | None, Path, MetricSettings, str | None, bool],
-) -> tuple[str, dict | str, dict]:
-    """(id, metrics or failure reason, {side: sample rate}) for one utterance; runs in a worker.
+class _Job(NamedTuple):
+    """One utterance to score in a worker; `reference=None` runs the judges only."""
 
-    The job is (id, reference or None, synthesized, settings, text or None, dnsmos on/off)."""
-    utt_id, ref_path, syn_path, settings, text, dnsmos = job
+    utt_id: str
+    reference: Path | None
+    synthesized: Path
+    settings: MetricSettings
+    text: str | None
+    dnsmos: bool
+    reference_features: Path | None  # cache folder of the reference's features, or None
+
+
+def _load(path: Path, sample_rate: int) -> np.ndarray:
+    with warnings.catch_warnings():  # resampling is reported once per folder instead
+        warnings.simplefilter("ignore")
+        return load_audio(path, target_sr=sample_rate)
+
+
+def _score_pair(job: _Job) -> tuple[str, dict | str, dict]:
+    """(id, metrics or failure reason, {side: sample rate}) for one utterance; runs in a worker."""
     rates = {}
     try:
-        waves = []
-        for side, path in (("reference", ref_path), ("synthesized", syn_path)):
-            if path is None:
-                continue
-            rates[side] = sf.info(str(path)).samplerate
-            with warnings.catch_warnings():  # resampling is reported once per folder instead
-                warnings.simplefilter("ignore")
-                waves.append(load_audio(path, target_sr=settings.sample_rate))
-        metrics = compare(waves[0], waves[1], settings) if ref_path is not None else {}
-        return utt_id, metrics | _judge(syn_path, text, dnsmos), rates
+        rates["synthesized"] = sf.info(str(job.synthesized)).samplerate
+        metrics = {}
+        if job.reference is not None:
+            rates["reference"] = sf.info(str(job.reference)).samplerate
+            rate = job.settings.sample_rate
+            reference = cached_features(job.reference_features, job.utt_id, job.reference,
+                                        lambda: _load(job.reference, rate), job.settings)
+            synthesized = extract_features(_load(job.synthesized, rate), job.settings)
+            metrics = compare_features(reference, synthesized, job.settings)
+        return job.utt_id, metrics | _judge(job.synthesized, job.text, job.dnsmos), rates
     except (UserInputError, FileNotFoundError, RuntimeError, sf.LibsndfileError) as error:
-        return utt_id, f"{type(error).__name__}: {error}", rates
+        return job.utt_id, f"{type(error).__name__}: {error}", rates
 
 
 def _run(jobs: list, workers: int) -> Iterator[tuple[str, dict | str, dict]]:
@@ -124,11 +139,14 @@ def evaluate_folders(
     progress: bool = True,
     texts: dict[str, str] | None = None,
     dnsmos: bool = False,
+    reference_features: str | Path | None = None,
 ) -> dict:
     """Per-utterance metrics and their means with 95 % CIs for two folders of `<id>.wav`.
 
     `texts` ({id: text}) adds pocketsphinx WER, `dnsmos` the DNSMOS scores, both on the
     synthesized files; `reference_dir=None` runs only these two (nothing is compared).
+    `reference_features` is a cache folder for the reference's features (`feature_cache.py`),
+    shared by the evaluations of every system against the same recordings.
     """
     settings = settings or MetricSettings()
     workers = workers if workers is not None else min(2, os.cpu_count() or 1)
@@ -179,8 +197,10 @@ def evaluate_folders(
                 stacklevel=2,
             )
     texts = texts or {}
+    cache = Path(reference_features) if reference_features is not None else None
     jobs = [
-        (i, references[i], synthesized[i], settings, texts.get(i), dnsmos) for i in common
+        _Job(i, references[i], synthesized[i], settings, texts.get(i), dnsmos, cache)
+        for i in common
     ]
     utterances: dict[str, dict] = {}
     failed: dict[str, str] = {}

@@ -209,8 +209,15 @@ def compare(
     settings: MetricSettings = MetricSettings(),
 ) -> dict[str, float | int | None]:
     """All per-utterance metrics for two waveforms at `settings.sample_rate`."""
-    ref = extract_features(reference, settings)
-    syn = extract_features(synthesized, settings)
+    return compare_features(
+        extract_features(reference, settings), extract_features(synthesized, settings), settings
+    )
+
+
+def compare_features(
+    ref: Features, syn: Features, settings: MetricSettings = MetricSettings()
+) -> dict[str, float | int | None]:
+    """`compare` on features already extracted (a reference's are extracted once per test set)."""
     path = dtw_path(ref, syn, settings)
     voiced_both = int(np.sum((ref.f0[path[0]] > 0) & (syn.f0[path[1]] > 0)))
     return {

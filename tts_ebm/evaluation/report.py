@@ -3,7 +3,7 @@
   python -m tts_ebm.evaluation.report --exp-dir egs/mini/exp [--out EXP/RESULTS.md] [--main-steps 4]
 
 Reads the layout of docs/ARCHITECTURE.md — the ceiling rows `EXP/reference/eval/metrics.json`
-(the recordings themselves) and `EXP/copy_synthesis/{synth/rtf.json,eval/metrics.json}` (the
+(the recordings themselves, when the recipe judged them) and `EXP/copy_synthesis/{synth/rtf.json,eval/metrics.json}` (the
 reference mels through the systems' vocoder), then per criterion
 `EXP/<criterion>/train/train_summary.json`, `EXP/<criterion>/synth_K<k>/rtf.json` and
 `EXP/<criterion>/eval_K<k>/metrics.json` — defensively: whatever is missing or unreadable
@@ -28,6 +28,7 @@ from tts_ebm.errors import UserInputError
 STEPS_PLOT = "quality_vs_steps.png"
 TIME_PLOT = "quality_vs_time.png"
 CEILINGS = {"reference": "reference recordings", "copy_synthesis": "copy synthesis"}
+CEILING_STYLES = {"reference": "--", "copy_synthesis": ":"}
 _STEP_DIR = re.compile(r"^(synth|eval)_K(\d+)$")
 
 
@@ -101,9 +102,13 @@ def collect(exp_dir: str | Path) -> tuple[dict[str, dict], dict[str, dict], list
         raise UserInputError(
             f"no experiment runs in {exp_dir}: expected <criterion>/train or <criterion>/eval_K<k>"
         )
-    ceilings = {
-        "reference": {"rtf": None,
-                      "metrics": _read_json(exp_dir / "reference" / "eval" / "metrics.json", missing)},
+    ceilings = {}
+    if (exp_dir / "reference" / "eval").is_dir():  # absent when the recipe did not judge them
+        ceilings["reference"] = {
+            "rtf": None,
+            "metrics": _read_json(exp_dir / "reference" / "eval" / "metrics.json", missing),
+        }
+    ceilings |= {
         "copy_synthesis": {
             "rtf": _read_json(exp_dir / "copy_synthesis" / "synth" / "rtf.json", missing),
             "metrics": _read_json(exp_dir / "copy_synthesis" / "eval" / "metrics.json", missing),
@@ -253,9 +258,9 @@ def _acoustic_rtf(step: dict | None) -> float | None:
 
 def _ceiling_lines(ax, ceilings: dict[str, dict], column: Column) -> None:
     """The ceiling rows as horizontal lines (dashed: recordings, dotted: copy synthesis)."""
-    for (name, system), style in zip(ceilings.items(), ("--", ":")):
+    for name, system in ceilings.items():
         if (row := _summary(system, column.key)) is not None:
-            ax.axhline(row["mean"] * column.scale, color="0.3", linestyle=style,
+            ax.axhline(row["mean"] * column.scale, color="0.3", linestyle=CEILING_STYLES[name],
                        label=CEILINGS[name])
 
 
