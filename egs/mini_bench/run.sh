@@ -8,7 +8,7 @@
 # - synthesis at K in 0 1 2 4 10 with Griffin-Lim, the benchmark's instrument: evaluation takes
 #   most of the time (HiFi-GAN would add about 1.3 CPU-s per clip more). DNSMOS runs its P.808
 #   model alone (--dnsmos-models p808): the same P.808 at 1/30 of the cost, since the P.835
-#   model (SIG/BAK/OVRL, read by no table) took 1.5 of the 2.2 CPU-s a 3 s clip cost;
+#   model (SIG/BAK/OVRL, read by no table) took 1.5 of the 1.7 CPU-s DNSMOS spent on a 3 s clip;
 # - stage 9: the contest of energy against velocity at equal acoustic-model wall time.
 # Extra options override these, e.g. `bash egs/mini_bench/run.sh --stage 9`.
 set -euo pipefail
