@@ -270,16 +270,22 @@ fi
 
 if run_stage 4; then
     log "stage 4: synthesis of the test set, K in ($inference_steps)"
-    # One unit at a time, each on every core (torch's intra-op threads): HiFi-GAN runs 1.96x
-    # faster on 2 threads than on 1, while 3 one-thread units on 2 cores left a core idle for
-    # the whole third unit (1:45 of the demo's 3:37).
+    # Few units (the demo's 3 on 2 cores) run one at a time on every core: HiFi-GAN runs 1.96x
+    # faster on 2 threads than on 1, where 3 one-thread units left a core idle for the whole
+    # third unit. Many units (the bench's 16) run --nj at a time on one thread each: the idle
+    # tail is then short, and writing each clip's wav, mel and image does not use a 2nd thread.
+    n_units=$(( $(wc -w <<<"$criteria") * $(wc -w <<<"$inference_steps") + 1 ))
+    synth_jobs=1
+    if [ "$n_units" -ge $((2 * nj)) ]; then synth_jobs=$nj; export OMP_NUM_THREADS=1; fi
     for crit in $criteria; do
         for k in $inference_steps; do
-            run_unit 4 "synth_${crit}_K$k" "$exp_dir/$crit/synth_K$k/.done" \
-                synthesize_test_set "$crit" "$k"
+            start_unit "$synth_jobs" run_unit 4 "synth_${crit}_K$k" \
+                "$exp_dir/$crit/synth_K$k/.done" synthesize_test_set "$crit" "$k"
         done
     done
-    run_unit 4 copy_synthesis "$copy_synthesis_dir/synth/.done" copy_synthesis
+    start_unit "$synth_jobs" run_unit 4 copy_synthesis "$copy_synthesis_dir/synth/.done" \
+        copy_synthesis
+    wait_units 4
 fi
 
 if run_stage 5; then
