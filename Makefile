@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup test test-all demo bench lint mutation clean
+.PHONY: setup test test-all demo bench ljspeech-standin lint mutation clean
 
 setup: $(STAMP)
 
@@ -30,6 +30,13 @@ demo: setup  ## offline mini recipe (~15 min on 2 cores): corpus -> train -> syn
 
 bench: setup  ## CPU benchmark recipe (about 1.5 h on 2 cores): delta, dsm and fm on 100 test sentences
 	PATH=$(abspath $(BIN)):$$PATH bash egs/mini_bench/run.sh
+
+# LJSpeech-1.1 stand-in: all 13 100 texts spoken by festival's slt voice into
+# $(OUT)/LJSpeech-1.1 (about 3.6 GB; resumable), for `egs/ljspeech/run.sh --data_dir $(OUT)`.
+OUT ?= egs/ljspeech/data/standin
+JOBS ?= $(shell nproc)
+ljspeech-standin: setup  ## full-size LJSpeech stand-in (OUT=..., JOBS=...; about 40 min with JOBS=1)
+	$(BIN)/python -m data_prep.ljspeech_standin --out $(OUT) --jobs $(JOBS)
 
 mutation: setup  ## mutation testing of the core with mutmut (~16 min on 2 cores; not in CI)
 	test -x $(BIN)/mutmut || $(BIN)/pip install -q -e '.[mutation]'

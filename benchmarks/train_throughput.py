@@ -80,6 +80,7 @@ def worker(args: argparse.Namespace) -> None:
         overrides.append(f"trainer.cpu_threads={args.threads}")
     if args.loader_workers is not None:
         overrides.append(f"data.num_workers={args.loader_workers}")
+    overrides += args.override
     config = load_config(Path(args.conf_dir) / f"{args.worker}.yaml", overrides)
     clock = Clock()
     callbacks = [Compile(), clock] if args.compile else [clock]
@@ -132,6 +133,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, help="override trainer.cpu_threads")
     parser.add_argument("--loader-workers", type=int, help="override data.num_workers")
     parser.add_argument("--compile", action="store_true", help="torch.compile the field network")
+    parser.add_argument("--override", action="append", default=[], metavar="KEY=VALUE",
+                        help="any other config override, e.g. model.preset=tiny (repeatable)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--dump", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -161,6 +164,7 @@ def main() -> None:
             if args.batch_size:
                 command += ["--batch-size", str(args.batch_size)]
             command += layout_flags(args.threads, args.loader_workers, args.compile)
+            command += [f"--override={item}" for item in args.override]
             done = subprocess.run(command, check=False, capture_output=True, text=True)
             if done.returncode:
                 sys.exit(f"{criterion} failed:\n{done.stderr[-3000:]}")

@@ -16,14 +16,11 @@ from __future__ import annotations
 
 import argparse
 import random
-import tempfile
 from pathlib import Path
-
-from tqdm import tqdm
 
 from data_prep.ljspeech import write_manifests
 from data_prep.manifests import atomic_write_text, corpus_sentences, standard_split
-from data_prep.mini import MAX_CHARS, MIN_CHARS, _is_valid_wav, choose_ids, write_corpus_wav
+from data_prep.mini import MAX_CHARS, MIN_CHARS, choose_ids, speak_corpus_wavs
 from data_prep.voices import DEFAULT_VOICE, get_voice
 
 UNSEEN_FILE = Path(__file__).parent / "resources" / "unseen_sentences.txt"
@@ -59,17 +56,10 @@ def build_heldout_set(name: str, out: str | Path, voice: str = DEFAULT_VOICE,
                       workers: int = 2) -> Path:
     """Speak set `name` into OUT/wavs, write OUT/metadata.csv and OUT/manifests; resumable."""
     sentences = SETS[name]()
-    speaker = get_voice(voice)
-    speaker.require()
+    get_voice(voice).require()
     out = Path(out)
     (out / "wavs").mkdir(parents=True, exist_ok=True)
-    todo = [u for u in sentences if not _is_valid_wav(out / "wavs" / f"{u}.wav")]
-    with tempfile.TemporaryDirectory(prefix="tts-ebm-heldout-") as tmp:
-        jobs = [(sentences[u], Path(tmp) / f"{u}.wav") for u in todo]
-        for raw in tqdm(speaker.speak_many(jobs, workers), total=len(jobs), desc=name,
-                        unit="utt"):
-            write_corpus_wav(raw, out / "wavs" / raw.name)
-            raw.unlink()
+    speak_corpus_wavs(voice, sentences, out / "wavs", workers, desc=name)
     atomic_write_text(out / "metadata.csv",
                       "".join(f"{u}|{s}|{s}\n" for u, s in sentences.items()))
     ids = sorted(sentences)

@@ -87,6 +87,24 @@ def write_corpus_wav(raw: Path, path: Path) -> None:
     os.replace(tmp_path, path)
 
 
+def speak_corpus_wavs(
+    voice: str, texts: dict[str, str], wav_dir: Path, workers: int, desc: str | None = None
+) -> int:
+    """Speak each id's text into wav_dir/<id>.wav in the corpus format; returns how many were spoken.
+
+    Wavs that are already valid are kept and each new one appears only once complete, so an
+    interrupted run just continues; `workers` voice processes speak at once.
+    """
+    todo = [utt for utt in texts if not _is_valid_wav(wav_dir / f"{utt}.wav")]
+    with tempfile.TemporaryDirectory(prefix="tts-ebm-voice-") as tmp:
+        jobs = [(texts[utt], Path(tmp) / f"{utt}.wav") for utt in todo]
+        spoken = get_voice(voice).speak_many(jobs, workers)
+        for raw in tqdm(spoken, total=len(jobs), desc=desc or voice, unit="utt"):
+            write_corpus_wav(raw, wav_dir / raw.name)
+            raw.unlink()
+    return len(todo)
+
+
 def build_mini_corpus(
     out: str | Path,
     n_train: int = 240,
@@ -109,12 +127,6 @@ def build_mini_corpus(
     _claim_voice(out, voice)
     texts = corpus_sentences()
     ids = [utt for split in SPLITS for utt in chosen[split]]
-    todo = [utt for utt in ids if not _is_valid_wav(out / "wavs" / f"{utt}.wav")]
-    with tempfile.TemporaryDirectory(prefix="tts-ebm-voice-") as tmp:
-        jobs = [(texts[utt], Path(tmp) / f"{utt}.wav") for utt in todo]
-        spoken = speaker.speak_many(jobs, workers)
-        for raw in tqdm(spoken, total=len(jobs), desc=voice, unit="utt"):
-            write_corpus_wav(raw, out / "wavs" / raw.name)
-            raw.unlink()
+    speak_corpus_wavs(voice, {utt: texts[utt] for utt in ids}, out / "wavs", workers)
     atomic_write_text(out / "metadata.csv", "".join(f"{u}|{texts[u]}|{texts[u]}\n" for u in ids))
     return write_manifests(out, out / "manifests", chosen)

@@ -50,6 +50,7 @@ inference_args=""            # extra `tts-ebm synthesize` options
 eval_args=""                 # extra `tts-ebm evaluate` options, e.g. "--f0-method dio"
 judge_recordings=true        # stage 5 also scores the recordings themselves (WER, DNSMOS)
 listening_format=webmushra-mushra
+listening_utterances=""      # stage 7: a seeded random subset of the test set (empty: all of it)
 
 help_message=$(cat <<EOF
 Usage: $0 [options]   (options --name value, also --name=value; dashes or underscores)
@@ -83,7 +84,7 @@ Options (default):
   --criteria ("$criteria") --train_args ("$train_args") --train_jobs ($train_jobs)
   --inference_steps ("$inference_steps") --main_steps ($main_steps) --vocoder ("$vocoder")
   --inference_args ("$inference_args") --eval_args ("$eval_args") --judge_recordings ($judge_recordings)
-  --listening_format ($listening_format)
+  --listening_format ($listening_format) --listening_utterances ("$listening_utterances")
 EOF
 )
 
@@ -102,7 +103,7 @@ while [ $# -gt 0 ]; do
     case "$name" in
         stage|stop_stage|corpus|nj|python|data_dir|dump_dir|exp_dir|conf_dir|download|voice|\
         language|corpus_args|check_data|n_train|n_val|n_test|criteria|train_args|train_jobs|inference_steps|main_steps|vocoder|\
-        inference_args|eval_args|judge_recordings|listening_format)
+        inference_args|eval_args|judge_recordings|listening_format|listening_utterances)
             printf -v "$name" '%s' "$value" ;;
         *) echo "$0: unknown option --$name (see --help)" >&2; exit 2 ;;
     esac
@@ -329,9 +330,11 @@ if run_stage 7; then
             systems+=(--system "${first}_mu=$exp_dir/$first/synth_K0")
         out="$exp_dir/listening_test"
         [ -e "$out/.done" ] || rm -rf "$out"  # the export wants a new folder; drop a partial one
+        subset=()
+        [ -n "$listening_utterances" ] && subset=(--n-utterances "$listening_utterances")
         run_unit 7 listening_test "$out/.done" \
             tts-ebm export-listening-test "${systems[@]}" --reference "$test_ref" \
-            --texts "$test_text" --out "$out" --format "$listening_format"
+            --texts "$test_text" --out "$out" --format "$listening_format" "${subset[@]}"
     else
         log "stage 7: skipped, \`tts-ebm export-listening-test\` is not available"
     fi

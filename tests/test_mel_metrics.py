@@ -8,6 +8,7 @@ keeps the structure and redraws part of the detail: S + rho * D + sqrt(1 - rho^2
 
 from __future__ import annotations
 
+import tracemalloc
 import warnings
 from pathlib import Path
 
@@ -152,6 +153,31 @@ def test_mel_fd_interval_and_projection(corpus: dict) -> None:
     assert single["ci95"] is None and single["mean"] > 0  # one utterance: no interval
     with pytest.raises(UserInputError, match="shorter than"):
         mm.patches(np.zeros((N_MELS, 3)), 5)
+
+
+def test_mel_fd_accumulates_patches_per_utterance() -> None:
+    """500 LJSpeech test sentences made 3.4 GB of pooled patches and their copies; the moments
+    are now summed one utterance at a time, to the same distance as the pooled computation."""
+    rng = np.random.default_rng(7)
+    reference = [rng.normal(-5, 2, (N_MELS, int(n))) for n in rng.integers(30, 60, 6)]
+    generated = [m + 0.7 * rng.standard_normal(m.shape) for m in reference]
+    result = mm.mel_frechet_distance(reference, generated, mm.MelMetricSettings(n_bootstrap=20,
+                                                                                fd_dims=32))
+    # the pooled computation (np.cov of every patch at once) before the change gave these
+    assert result["mean"] == pytest.approx(0.9532459569807088, rel=1e-9)
+    assert result["std"] == pytest.approx(0.38696525833336787, rel=1e-9)
+    assert result["pca_variance"] == pytest.approx(0.2996346526555429, rel=1e-9)
+
+    reference = [rng.normal(-5, 2, (N_MELS, 400)) for _ in range(20)]
+    generated = [m + rng.standard_normal(m.shape) for m in reference]
+    pooled_bytes = sum(m.shape[1] - 4 for m in reference) * N_MELS * 5 * 8  # one side, float64
+    tracemalloc.start()
+    try:
+        mm.mel_frechet_distance(reference, generated, mm.MelMetricSettings(n_bootstrap=2))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 0.6 * pooled_bytes  # pooled: 4 times this
 
 
 def test_evaluate_mel_folders(tmp_path: Path, corpus: dict) -> None:

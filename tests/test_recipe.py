@@ -99,6 +99,21 @@ def test_report_stage_reads_the_experiment_layout(tmp_path: Path) -> None:
     assert (tmp_path / "exp" / "quality_vs_steps.png").is_file()
 
 
+def test_listening_stage_exports_a_subset_when_asked(tmp_path: Path, make_wav) -> None:
+    """500 LJSpeech test sentences would be 500 MUSHRA pages: --listening_utterances N draws N."""
+    ids = ["LJ001-0001", "LJ001-0002", "LJ001-0003"]
+    for i, utt in enumerate(ids):
+        make_wav(f"dump/test_ref_wavs/{utt}.wav", seconds=1.0, freq=200.0 + 20 * i)
+        make_wav(f"exp/delta/synth_K2/{utt}.wav", seconds=1.0, freq=210.0 + 20 * i)
+    (tmp_path / "dump" / "test_text.txt").write_text("".join(f"{u}|text {u}\n" for u in ids))
+    result = _recipe(tmp_path, "--stage", "7", "--stop_stage", "7", "--criteria", "delta",
+                     "--main_steps", "2", "--listening_utterances", "2")
+    assert result.returncode == 0, result.stdout + result.stderr
+    export = tmp_path / "exp" / "listening_test" / "export_report.json"
+    report = json.loads(export.read_text())["report"]
+    assert len(report["utterance_ids"]) == 2 and set(report["utterance_ids"]) < set(ids)
+
+
 TINY_CONFIG = """\
 model: {preset: tiny}
 criterion: {name: delta}
@@ -138,7 +153,7 @@ def test_tiny_recipe_end_to_end(tmp_path: Path) -> None:
             if line.startswith("| ") and not line.startswith("| system")]
     assert rows[:3] == ["| reference recordings", "| copy synthesis", "| delta"]
     page = exp / "samples" / "index.html"  # stage 8: reference, copy synthesis, delta K=2
-    sources = re.findall(r'<audio controls preload="metadata" src="([^"]+)"', page.read_text())
+    sources = re.findall(r'<audio controls preload="none" src="([^"]+)"', page.read_text())
     assert len(sources) == 2 * 3 and all((page.parent / src).is_file() for src in sources)
     again = _recipe(tmp_path, *options, "--stop_stage", "5")
     assert again.returncode == 0

@@ -113,6 +113,15 @@ def test_every_source_is_relative_and_exists(page: Path) -> None:
     assert not [a for tag, a in tags if tag in ("script", "link")]  # no JavaScript, no CDN
 
 
+def test_nothing_loads_before_it_is_needed(page: Path) -> None:
+    """500 test utterances make thousands of players and images: the page must not fetch
+    them all when it opens (audio on play, mel images when scrolled to)."""
+    tags = parse(page).tags
+    assert all(a["preload"] == "none" for tag, a in tags if tag == "audio")
+    mels = [a for tag, a in tags if tag == "img" and "mel" in a.get("class", "").split()]
+    assert mels and all(a["loading"] == "lazy" for a in mels)
+
+
 def test_audio_is_copied_unchanged(page: Path) -> None:
     exp = page.parent
     assert (page / "audio/delta_K4/LJ050-0001.wav").read_bytes() == (
@@ -178,7 +187,11 @@ AUDIO_STATES = """Promise.all([...document.querySelectorAll('audio')].map(a => n
   a.preload = 'auto';
   a.load();
 })))"""
-IMAGE_STATES = "[...document.images].map(i => [i.getAttribute('src'), i.naturalWidth])"
+IMAGE_STATES = """Promise.all([...document.images].map(async i => {
+  i.loading = 'eager';  // the mel images load lazily, when scrolled to
+  await i.decode().catch(() => null);
+  return [i.getAttribute('src'), i.naturalWidth];
+}))"""
 
 
 @pytest.mark.skipif(chromium_path() is None,

@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
-# LJSpeech-1.1 (downloaded, 2.6 GB) with the standard 12500/100/500 split: all four criteria,
-# GPU-sized configs in conf/, HiFi-GAN vocoder, the sampler-steps sweep of the paper.
+# LJSpeech-1.1 (downloaded, 2.6 GB, unless --data_dir already holds it or the stand-in of
+# `make ljspeech-standin`) with the standard 12500/100/500 split: all five criteria (delta dsm
+# nce ssm and the flow-matching peer fm), GPU-sized configs in conf/, HiFi-GAN vocoder, the
+# prior mean alone (K = 0) and the sampler-steps sweep of the paper, a 20-sentence listening
+# test, the contest of stage 9.
+# See README.md beside this file (GPU and CPU runs, the CPU overrides, the figures to expect).
 # Extra options override these, e.g. `bash egs/ljspeech/run.sh --stage 3 --criteria delta`.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
@@ -9,9 +13,10 @@ cd "$(dirname "${BASH_SOURCE[0]}")"
 ../../recipes/tts.sh \
     --corpus ljspeech \
     --download true \
-    --criteria "delta dsm nce ssm" \
+    --criteria "delta dsm nce ssm fm" \
     --conf_dir conf \
-    --inference_steps "1 2 4 10" \
+    --inference_steps "0 1 2 4 10" \
     --main_steps 4 \
+    --listening_utterances 20 \
     --nj "$(nproc)" \
     "$@"

@@ -148,6 +148,21 @@ def frechet_distance(mean_a: np.ndarray, cov_a: np.ndarray, mean_b: np.ndarray, 
     return max(distance, 0.0)
 
 
+def _patch_moments(mels: list[np.ndarray], frames: int) -> tuple[int, np.ndarray, np.ndarray]:
+    """Number, mean and covariance of all the patches of `mels`, accumulated per utterance
+    around the first utterance's mean (which keeps the sums of squares small)."""
+    shift = patches(mels[0], frames).mean(axis=0)
+    count, total = 0, np.zeros_like(shift)
+    outer = np.zeros((shift.size, shift.size))
+    for mel in mels:
+        centred = patches(mel, frames) - shift
+        count += len(centred)
+        total += centred.sum(axis=0)
+        outer += centred.T @ centred
+    mean = total / count
+    return count, shift + mean, (outer - count * np.outer(mean, mean)) / (count - 1)
+
+
 def mel_frechet_distance(
     references: list[np.ndarray],
     generated: list[np.ndarray],
@@ -161,22 +176,25 @@ def mel_frechet_distance(
     """
     if len(references) != len(generated) or not references:
         raise UserInputError("mel_fd needs the same, non-zero number of reference and generated mels")
-    ref_patches = [patches(m, settings.patch_frames) for m in references]
-    gen_patches = [patches(m, settings.patch_frames) for m in generated]
-    pooled = np.concatenate(ref_patches)
-    centre = pooled.mean(axis=0)
-    values, vectors = np.linalg.eigh(np.cov(pooled, rowvar=False))
-    dims = min(settings.fd_dims, len(pooled) - 1)
+    frames = settings.patch_frames
+    # Patches are made one utterance at a time and never pooled: every patch of a 500-utterance
+    # test set (LJSpeech) would take 0.85 GB a side in float64, and the covariance as many again.
+    count, centre, covariance = _patch_moments(references, frames)
+    values, vectors = np.linalg.eigh(covariance)
+    dims = min(settings.fd_dims, count - 1)
     basis = vectors[:, ::-1][:, :dims]
 
-    def statistics(sets: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def statistics(mels: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per utterance: patch count, sum and sum of outer products in the PCA space."""
-        projected = [(p - centre) @ basis for p in sets]
-        return (np.array([len(z) for z in projected], dtype=np.float64),
-                np.stack([z.sum(axis=0) for z in projected]),
-                np.stack([z.T @ z for z in projected]))
+        counts, sums, outers = [], [], []
+        for mel in mels:
+            z = (patches(mel, frames) - centre) @ basis
+            counts.append(len(z))
+            sums.append(z.sum(axis=0))
+            outers.append(z.T @ z)
+        return np.array(counts, dtype=np.float64), np.stack(sums), np.stack(outers)
 
-    ref_stats, gen_stats = statistics(ref_patches), statistics(gen_patches)
+    ref_stats, gen_stats = statistics(references), statistics(generated)
 
     def distance(weights: np.ndarray) -> float:
         return frechet_distance(*_gaussian(ref_stats, weights), *_gaussian(gen_stats, weights))
