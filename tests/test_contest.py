@@ -31,10 +31,11 @@ def test_the_mini_configs_are_equal_in_size_and_a_wider_one_is_refused(tmp_path)
     assert counts["delta"]["params"] == counts["dsm"]["params"]
     assert abs(counts["fm"]["params"] / counts["delta"]["params"] - 1) < 0.01
     assert counts["fm"]["field"] == "velocity" and counts["delta"]["field"] == "energy"
+    for name in ("base", "delta"):
+        (tmp_path / f"{name}.yaml").write_text((CONF_DIR / f"{name}.yaml").read_text())
     wide = tmp_path / "fm.yaml"
     wide.write_text((CONF_DIR / "fm.yaml").read_text().replace(
-        "  preset: small", "  preset: small\n  frame_channels: 256"))
-    (tmp_path / "delta.yaml").write_text((CONF_DIR / "delta.yaml").read_text())
+        "model:\n", "model:\n  frame_channels: 256\n"))
     with pytest.raises(UserInputError, match="more than 10% apart"):
         contest.parameter_counts(tmp_path, ["delta", "fm"], 0.10)
 
