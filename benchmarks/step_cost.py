@@ -140,8 +140,15 @@ def run_isolated(args: argparse.Namespace, size: str, method: str, batch: int) -
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def ratio(value: float, reference: dict | None, key: str) -> str:
-    return f"{value / reference[key]:.2f}" if reference else "–"
+def ratios(rounds: dict[str, list[dict]], method: str, reference: str, key: str) -> list[float]:
+    """`method`'s `key` over `reference`'s, one ratio per round (measured minutes apart)."""
+    return [mine[key] / ref[key] for mine, ref in zip(rounds[method], rounds[reference])]
+
+
+def spread(values: list[float]) -> str:
+    """Median, and the range over rounds when there are several."""
+    text = f"{statistics.median(values):.2f}"
+    return text + (f" ({min(values):.2f}–{max(values):.2f})" if len(values) > 1 else "")
 
 
 def main() -> int:
@@ -160,6 +167,9 @@ def main() -> int:
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="measure every method this many times, interleaved, and report "
+                        "medians: ratios of steps timed minutes apart on a loaded machine drift")
     parser.add_argument("--worker", nargs=3, metavar=("SIZE", "METHOD", "BATCH"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -173,22 +183,29 @@ def main() -> int:
     chosen = args.criteria or [*criteria.names(), SSM_JVP]
     methods = [BASELINE, REFERENCE] + [m for m in chosen if m not in (BASELINE, REFERENCE)]
     print(f"CPU, {args.threads} threads, {args.frames}-frame segments, median of "
-          f"{args.repeats} steps after {args.warmup} warm-up; fields and options from "
+          f"{args.repeats} steps after {args.warmup} warm-up, {args.rounds} interleaved "
+          f"round(s) (ratios: median over rounds, range in brackets); fields and options from "
           f"{args.conf_dir}; memory = peak RSS increase; load average at start "
           f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs.\n")
-    print("| size | batch | method | field | params | wall ms / step | × fwd+bwd | × delta | "
-          "CPU ms / step | × fwd+bwd | × delta | peak mem MiB |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("| size | batch | method | field | params | wall ms / step | CPU ms / step | "
+          "CPU × fwd+bwd | CPU × delta | wall × delta | peak mem MiB |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for size in args.sizes:
         batch = args.batch_tiny if size == "tiny" else args.batch_ljspeech
-        rows: dict[str, dict] = {}
-        for method in methods:
-            r = rows[method] = run_isolated(args, size, method, batch)
-            base, delta = rows[BASELINE], rows.get(REFERENCE)
-            print(f"| {size} | {batch} | {method} | {r['field']} | {r['params'] / 1e6:.2f} M | "
-                  f"{r['ms']:.1f} | {ratio(r['ms'], base, 'ms')} | {ratio(r['ms'], delta, 'ms')} "
-                  f"| {r['cpu_ms']:.1f} | {ratio(r['cpu_ms'], base, 'cpu_ms')} | "
-                  f"{ratio(r['cpu_ms'], delta, 'cpu_ms')} | {r['mem_mib']:.0f} |", flush=True)
+        rounds: dict[str, list[dict]] = {method: [] for method in methods}
+        for _ in range(args.rounds):
+            for method in methods:
+                rounds[method].append(run_isolated(args, size, method, batch))
+        for method, runs in rounds.items():
+            first = runs[0]
+            print(f"| {size} | {batch} | {method} | {first['field']} | "
+                  f"{first['params'] / 1e6:.2f} M | "
+                  f"{statistics.median(r['ms'] for r in runs):.1f} | "
+                  f"{statistics.median(r['cpu_ms'] for r in runs):.1f} | "
+                  f"{spread(ratios(rounds, method, BASELINE, 'cpu_ms'))} | "
+                  f"{spread(ratios(rounds, method, REFERENCE, 'cpu_ms'))} | "
+                  f"{spread(ratios(rounds, method, REFERENCE, 'ms'))} | "
+                  f"{max(r['mem_mib'] for r in runs):.0f} |", flush=True)
     return 0
 
 
