@@ -80,6 +80,18 @@ def test_dnsmos_prefers_speech_to_noise_and_sine(mos: dict[str, dict[str, float]
         assert mos[name]["dnsmos_ovrl"] < 1.8
 
 
+def test_p808_alone_is_the_same_p808(
+    signals: dict[str, np.ndarray], mos: dict[str, dict[str, float]]
+) -> None:
+    """The cheap path scores the same windows: short clips (tiled) and long ones (several)."""
+    speech = signals["LJ001-0031"]
+    clips = {**signals, "long": np.concatenate([speech, speech, speech])[: 12 * 16000]}
+    full = {**mos, "long": dnsmos.dnsmos_scores(clips["long"])}
+    for name, wav in clips.items():
+        assert dnsmos.dnsmos_scores(wav, p835=False) == {"dnsmos_p808": full[name]["dnsmos_p808"]}
+    assert len(dnsmos._windows(clips["long"])) == 3 and len(dnsmos._windows(speech)) >= 1
+
+
 def test_dnsmos_scores_are_deterministic(signals: dict[str, np.ndarray]) -> None:
     assert dnsmos.dnsmos_scores(signals["noise"]) == dnsmos.dnsmos_scores(signals["noise"])
 
@@ -158,6 +170,19 @@ def test_folder_against_itself_scores_the_recogniser_not_zero(
     assert "wer_text_normalization" in result["settings"] and "dnsmos" in result["settings"]
     markdown = out.with_suffix(".md").read_text()
     assert "| wer |" in markdown and "| dnsmos_p808 |" in markdown and "corpus WER" in markdown
+
+
+def test_dnsmos_models_p808_leaves_out_p835_only(
+    tmp_path: Path, wav_folder: Path, mos: dict[str, dict[str, float]]
+) -> None:
+    out = tmp_path / "p808.json"
+    args = _evaluate_args(synthesized=wav_folder, out=out, no_wer=True, dnsmos_models="p808")
+    assert evaluate_command.run(args) == 0
+    result = json.loads(out.read_text())
+    assert set(result["utterances"]["LJ001-0032"]) == {"dnsmos_p808"}
+    assert result["summary"]["dnsmos_p808"]["mean"] == pytest.approx(
+        mos["LJ001-0032"]["dnsmos_p808"], abs=1e-3)  # the wav is 16-bit, the fixture float
+    assert result["settings"]["dnsmos_models"] == "p808"
 
 
 def test_without_reference_only_the_judges_run(tmp_path: Path, wav_folder: Path) -> None:
