@@ -39,17 +39,13 @@ import torch
 
 from tts_ebm import Synthesizer
 from tts_ebm.errors import UserInputError
+from tts_ebm.evaluation.metric_table import Metric, pick
 from tts_ebm.model import AcousticModel, ModelConfig
 from tts_ebm.text import SymbolTable
 from tts_ebm.training.config import load_config
 
 SAMPLE_RATE, HOP = 22050, 256
-METRICS = {  # summary key: (label, higher is better)
-    "wer": ("WER", False),
-    "dnsmos_p808": ("DNSMOS P.808", True),
-    "mel_fd": ("mel FD", False),
-    "mcd_db": ("MCD (dB)", False),
-}
+METRICS = pick("wer", "dnsmos_p808", "mel_fd", "mcd_db")  # labels, units, directions: the table
 GOAL_RATIO = 0.6  # issue 12: delta at fm's K=10 quality in <= 0.6x fm's K=10 wall time
 
 
@@ -157,14 +153,15 @@ def summary_value(metrics: dict, key: str) -> tuple[float | None, float | None]:
 def best_rows(rows: list[dict], names: list[str]) -> list[str]:
     """Per metric and system: the K with the best point estimate."""
     lines = ["| metric | system | best K | value ± 95 % | acoustic wall s |", "|---|---|---|---|---|"]
-    for key, (label, higher) in METRICS.items():
+    for metric in METRICS:
+        key = metric.key
         for name in names:
             scored = [r for r in rows if r["system"] == name and r.get(key) is not None]
             if not scored:
                 continue
-            top = max(scored, key=lambda r: r[key] if higher else -r[key])
-            lines.append(f"| {label} | {name} | {top['K']} | {fmt(top[key], top[key + '_ci95'])} "
-                         f"| {top['wall_s']:.3f} |")
+            top = max(scored, key=lambda r: metric.rank(r[key]))
+            lines.append(f"| {metric.header} | {name} | {top['K']} | "
+                         f"{fmt(metric, top[key], top[key + '_ci95'])} | {top['wall_s']:.3f} |")
     return lines
 
 
@@ -174,27 +171,27 @@ def goal_lines(rows: list[dict]) -> list[str]:
     if anchor is None or not any(r["system"] == "delta" for r in rows):
         return ["(goal check needs delta and fm at K=10)"]
     lines = []
-    for key, (label, higher) in METRICS.items():
+    for metric in METRICS:
+        key = metric.key
         if anchor.get(key) is None:
             continue
+        goal = metric.format(anchor[key])
         reaching = [r for r in rows if r["system"] == "delta" and r.get(key) is not None
-                    and (r[key] >= anchor[key] if higher else r[key] <= anchor[key])]
+                    and metric.rank(r[key]) >= metric.rank(anchor[key])]
         if not reaching:
-            lines.append(f"- {label}: delta does not reach fm K=10 ({anchor[key]:.3f}) at any K")
+            lines.append(f"- {metric.header}: delta does not reach fm K=10 ({goal}) at any K")
             continue
         fastest = min(reaching, key=lambda r: r["wall_s"])
         ratio = fastest["wall_s"] / anchor["wall_s"]
         verdict = "meets" if ratio <= GOAL_RATIO else "misses"
-        lines.append(f"- {label}: delta K={fastest['K']} ({fastest[key]:.3f}) reaches fm K=10 "
-                     f"({anchor[key]:.3f}) at {ratio:.2f}x its wall time: {verdict} the "
+        lines.append(f"- {metric.header}: delta K={fastest['K']} ({metric.format(fastest[key])}) "
+                     f"reaches fm K=10 ({goal}) at {ratio:.2f}x its wall time: {verdict} the "
                      f"<= {GOAL_RATIO}x goal (point estimates; see the intervals above)")
     return lines
 
 
-def fmt(mean: float | None, ci: float | None) -> str:
-    if mean is None:
-        return "–"
-    return f"{mean:.3f}" + (f" ± {ci:.3f}" if ci is not None else "")
+def fmt(metric: Metric, mean: float | None, ci: float | None) -> str:
+    return "–" if mean is None else metric.format(mean, ci)
 
 
 def read_ceiling(exp: Path) -> dict[str, float]:
@@ -204,8 +201,8 @@ def read_ceiling(exp: Path) -> dict[str, float]:
     if not path.is_file():
         return {}
     metrics = json.loads(path.read_text(encoding="utf-8"))
-    return {key: value for key in METRICS
-            if (value := summary_value(metrics, key)[0]) is not None}
+    return {metric.key: value for metric in METRICS
+            if (value := summary_value(metrics, metric.key)[0]) is not None}
 
 
 def plot(rows: list[dict], names: list[str], ceiling: dict[str, float], path: Path) -> None:
@@ -215,29 +212,30 @@ def plot(rows: list[dict], names: list[str], ceiling: dict[str, float], path: Pa
     import matplotlib.pyplot as plt
     from matplotlib.ticker import NullFormatter, ScalarFormatter
 
-    keys = [k for k in METRICS if any(r.get(k) is not None for r in rows)]
-    fig, axes = plt.subplots(1, max(len(keys), 1), figsize=(4.5 * max(len(keys), 1), 3.8),
+    shown = [m for m in METRICS if any(r.get(m.key) is not None for r in rows)]
+    fig, axes = plt.subplots(1, max(len(shown), 1), figsize=(4.5 * max(len(shown), 1), 3.8),
                              squeeze=False)
-    for ax, key in zip(axes[0], keys):
-        label, higher = METRICS[key]
+    for ax, metric in zip(axes[0], shown):
+        key = metric.key
         for name in names:
             mine = sorted((r for r in rows if r["system"] == name and r.get(key) is not None),
                           key=lambda r: r["wall_s"])
             if not mine:
                 continue
-            ax.errorbar([r["wall_s"] for r in mine], [r[key] for r in mine],
-                        yerr=[r[key + "_ci95"] or 0.0 for r in mine], marker="o", capsize=3,
-                        label=name)
+            ax.errorbar([r["wall_s"] for r in mine], [metric.shown(r[key]) for r in mine],
+                        yerr=[metric.shown(r[key + "_ci95"] or 0.0) for r in mine], marker="o",
+                        capsize=3, label=name)
             for r in mine:
-                ax.annotate(f"K={r['K']}", (r["wall_s"], r[key]), textcoords="offset points",
-                            xytext=(3, 3), fontsize=7)
+                ax.annotate(f"K={r['K']}", (r["wall_s"], metric.shown(r[key])),
+                            textcoords="offset points", xytext=(3, 3), fontsize=7)
         if key in ceiling:
-            ax.axhline(ceiling[key], color="grey", linestyle="--", label="copy synthesis")
+            ax.axhline(metric.shown(ceiling[key]), color="grey", linestyle="--",
+                       label="copy synthesis")
         ax.set_xscale("log")
         ax.xaxis.set_major_formatter(ScalarFormatter())
         ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_xlabel("acoustic-model wall time over the test set (s)")
-        ax.set_ylabel(f"{label} ({'higher' if higher else 'lower'} is better)")
+        ax.set_ylabel(metric.axis_label)
         ax.grid(alpha=0.3)
         ax.legend()
     fig.tight_layout()
@@ -337,8 +335,8 @@ def main(argv: list[str] | None = None) -> int:
                         str(eval_dir / "metrics.json"), "--no-progress", *args.eval_args)
             metrics = json.loads((eval_dir / "metrics.json").read_text(encoding="utf-8"))
             row = {"system": name, "K": k, **counts[name], **timings[(name, k)]}
-            for key in METRICS:
-                row[key], row[key + "_ci95"] = summary_value(metrics, key)
+            for metric in METRICS:
+                row[metric.key], row[metric.key + "_ci95"] = summary_value(metrics, metric.key)
             rows.append(row)
 
     ceiling = read_ceiling(exp)
@@ -347,14 +345,15 @@ def main(argv: list[str] | None = None) -> int:
          "copy_synthesis": ceiling,
          "dump": str(args.dump), "rows": rows}, indent=2) + "\n", encoding="utf-8")
     header = ["| system | field | params | K | acoustic wall s | RTF | "
-              + " | ".join(label for label, _ in METRICS.values()) + " |",
+              + " | ".join(metric.header for metric in METRICS) + " |",
               "|---|---|---|---|---|---|" + "---|" * len(METRICS)]
     table = [f"| {r['system']} | {r['field']} | {r['params']:,} | {r['K']} | {r['wall_s']:.3f} "
              f"| {r['rtf']:.4f} | "
-             + " | ".join(fmt(r[key], r[key + "_ci95"]) for key in METRICS) + " |" for r in rows]
+             + " | ".join(fmt(m, r[m.key], r[m.key + "_ci95"]) for m in METRICS) + " |"
+             for r in rows]
     if ceiling:
         table.insert(0, "| copy synthesis (ceiling) | – | – | – | – | – | "
-                     + " | ".join(fmt(ceiling.get(key), None) for key in METRICS) + " |")
+                     + " | ".join(fmt(m, ceiling.get(m.key), None) for m in METRICS) + " |")
     report = [
         f"# Contest: {', '.join(names)} at {steps} training steps each",
         "",

@@ -21,11 +21,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from tts_ebm.evaluation.report import MEL_FD, P808, WER, Column, _cell, _summary, collect
+from tts_ebm.evaluation.metric_table import pick
+from tts_ebm.evaluation.report import _cell, _summary, collect
 from tts_ebm.training.checkpoint import read_checkpoint
 
-COLUMNS = (WER, P808, MEL_FD, Column("roughness_ratio", "roughness ratio", digits=3),
-           Column("gv_ratio", "GV ratio", digits=3))
+COLUMNS = pick("wer", "dnsmos_p808", "mel_fd", "roughness_ratio", "gv_ratio")
 
 
 def parameters(train_dir: Path) -> int | None:

@@ -1,23 +1,30 @@
-"""Cost of one training step of each criterion relative to one forward+backward of the energy.
+"""Cost of one training step of each criterion, relative to one forward+backward of the energy
+and to one delta step: the unit that converts a compute budget into max_steps per criterion.
 
-    python benchmarks/step_cost.py [--sizes tiny ljspeech] [--repeats 7] [--threads 2]
+    python benchmarks/step_cost.py [--sizes small] [--conf-dir egs/mini/conf] [--repeats 7]
 
-For every (energy size, method) a fresh subprocess builds the energy network
-(`ModelConfig.preset(size)`) and a batch of random 172-frame segments, then times
-`method` (median of --repeats after --warmup runs, CPU, --threads intra-op threads):
-- `fwd+bwd`: E(x, mu, mask).sum().backward(), the reference;
-- each registered criterion with default options: loss = criterion(E, x, mu, mask); backward;
+For every (size, method) a fresh subprocess builds the field of that criterion on one backbone
+(`ModelConfig.preset(size)`: every criterion the same size, as the bench demands) and a batch of
+random --frames-frame segments, then times one step (median of --repeats after --warmup runs,
+CPU, --threads intra-op threads):
+- `fwd+bwd`: E(x, mu, mask).sum().backward() of the energy field, the reference;
+- each registered criterion (delta, dsm, fm, nce, ssm) with its field (`model.field`) and
+  options from <conf-dir>/<criterion>.yaml (registry defaults and the energy field where there
+  is no such file): loss = criterion(field, x, mu, mask); backward. So fm is timed on its
+  velocity field and nce with the recipe's negatives (short-run model samples included);
 - `ssm-jvp`: ssm's default loss (vr, one Rademacher projection) with the Hessian-vector product
   by forward mode, torch.func.jvp over torch.func.grad, instead of a second backward pass (issue
   12's candidate). Its loss equals ssm's, but backpropagating it to the parameters through the
   functorch transforms gave gradients 10 % (relative L2) away from ssm's, in float64 too: a
   cost measurement only, not a replacement.
+Only the field and its criterion are timed: the text encoder, duration and prior losses of a
+real step cost every criterion the same, so whole-step ratios lie nearer 1 than these.
 mu requires grad, as in training where the criterion's gradient flows into the encoder.
 CPU time (process_time, all threads) is shown beside wall time because wall time on a
-shared, oversubscribed machine mostly measures the neighbours. Memory is the increase of the subprocess's peak resident set size (getrusage ru_maxrss)
-over its level after building the network and inputs: activations, autograd buffers and
-parameter gradients of the step, as the allocator sees them (includes allocator caching).
-Prints a Markdown table.
+shared, oversubscribed machine mostly measures the neighbours. Memory is the increase of the
+subprocess's peak resident set size (getrusage ru_maxrss) over its level after building the
+network and inputs: activations, autograd buffers and parameter gradients of the step, as the
+allocator sees them (includes allocator caching). Prints a Markdown table.
 """
 
 from __future__ import annotations
@@ -31,19 +38,23 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import torch
 
-from tts_ebm import criteria
+from tts_ebm import criteria, fields
 from tts_ebm.model.config import PRESETS, ModelConfig
-from tts_ebm.networks.energy import EnergyNetwork
+from tts_ebm.training.config import load_config
 
 BASELINE = "fwd+bwd"
 SSM_JVP = "ssm-jvp"
+REFERENCE = "delta"  # the criterion every other's step is also expressed in
 CONFIGS = list(PRESETS)
+ROOT = Path(__file__).resolve().parents[1]
 
 
-def ssm_jvp_loss(net: EnergyNetwork, x: torch.Tensor, mu: torch.Tensor,
+def ssm_jvp_loss(net: fields.Field, x: torch.Tensor, mu: torch.Tensor,
                  mask: torch.Tensor) -> torch.Tensor:
     """ssm (vr, one Rademacher projection v): -v^T H v + ||grad E||^2 / 2 per valid element,
     H v by forward-over-reverse differentiation."""
@@ -57,40 +68,52 @@ def ssm_jvp_loss(net: EnergyNetwork, x: torch.Tensor, mu: torch.Tensor,
     return (-(hv * v).sum() + 0.5 * ((grad * mask) ** 2).sum()) / n
 
 
-def make_step(method: str, net: EnergyNetwork, x: torch.Tensor, mu: torch.Tensor,
-              mask: torch.Tensor) -> Callable[[], None]:
+def recipe_setting(conf_dir: Path, method: str) -> tuple[str, dict[str, Any]]:
+    """(model.field, criterion options) of <conf_dir>/<method>.yaml; the energy field and the
+    registry defaults for the baselines and for criteria without a config there."""
+    path = conf_dir / f"{method}.yaml"
+    if method in (BASELINE, SSM_JVP) or not path.is_file():
+        return "energy", {}
+    config = load_config(path)
+    return config.model.get("field", "energy"), dict(config.criterion.options)
+
+
+def make_step(method: str, field: fields.Field, options: dict[str, Any], x: torch.Tensor,
+              mu: torch.Tensor, mask: torch.Tensor) -> Callable[[], None]:
     """One training step of `method` on fixed inputs, gradients cleared first."""
-    criterion = None if method in (BASELINE, SSM_JVP) else criteria.build(method)
+    criterion = None if method in (BASELINE, SSM_JVP) else criteria.build(method, **options)
 
     def step() -> None:
-        net.zero_grad(set_to_none=True)
+        field.zero_grad(set_to_none=True)
         mu.grad = None
         if method == SSM_JVP:
-            loss = ssm_jvp_loss(net, x, mu, mask)
+            loss = ssm_jvp_loss(field, x, mu, mask)
         elif criterion is None:
-            loss = net(x, mu, mask).sum()
+            loss = field(x, mu, mask).sum()
         else:
-            loss, _ = criterion(net, x, mu, mask)
+            loss, _ = criterion(field, x, mu, mask)
         loss.backward()
 
     return step
 
 
 def measure(size: str, method: str, batch: int, frames: int, warmup: int, repeats: int,
-            threads: int) -> dict[str, float]:
-    """Median wall and CPU time per step (ms) and peak-RSS increase (MiB), in this process."""
+            threads: int, conf_dir: Path) -> dict[str, Any]:
+    """Median wall and CPU time per step (ms), peak-RSS increase (MiB), the field and its
+    parameter count, in this process."""
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     cfg = ModelConfig.preset(size)
-    net = EnergyNetwork(cfg.frame_network(), cfg.energy_head)
-    # The quadratic head's output layer starts at zero; use a trained-like non-zero head so
-    # every layer takes part in the backward pass.
-    torch.nn.init.normal_(net.out.weight, std=0.02)
+    field_name, options = recipe_setting(conf_dir, method)
+    field = fields.build(field_name, cfg.frame_network(), cfg.energy_head)
+    # Output layers start at zero; use a trained-like non-zero one so that every layer takes
+    # part in the backward pass.
+    torch.nn.init.normal_(field.network.out.weight, std=0.02)
     x = torch.randn(batch, cfg.n_mels, frames)
     mu = torch.randn(batch, cfg.n_mels, frames, requires_grad=True)
     mask = torch.ones(batch, 1, frames)
     mask[-1, :, frames * 3 // 4:] = 0  # one padded segment, as in real batches
-    step = make_step(method, net, x, mu, mask)
+    step = make_step(method, field, options, x, mu, mask)
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     for _ in range(warmup):
         step()
@@ -102,16 +125,30 @@ def measure(size: str, method: str, batch: int, frames: int, warmup: int, repeat
         cpu_times.append(time.process_time() - cpu_start)
     rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return {"ms": 1000 * statistics.median(times),
-            "cpu_ms": 1000 * statistics.median(cpu_times), "mem_mib": (rss_after - rss_before) / 1024}
+            "cpu_ms": 1000 * statistics.median(cpu_times),
+            "mem_mib": (rss_after - rss_before) / 1024, "field": field_name,
+            "params": sum(p.numel() for p in field.parameters())}
 
 
 def run_isolated(args: argparse.Namespace, size: str, method: str, batch: int) -> dict:
     """Run `measure` in a fresh interpreter so that peak RSS belongs to this method alone."""
     cmd = [sys.executable, __file__, "--worker", size, method, str(batch),
            "--frames", str(args.frames), "--warmup", str(args.warmup),
-           "--repeats", str(args.repeats), "--threads", str(args.threads)]
+           "--repeats", str(args.repeats), "--threads", str(args.threads),
+           "--conf-dir", str(args.conf_dir)]
     done = subprocess.run(cmd, check=True, capture_output=True, text=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def ratios(rounds: dict[str, list[dict]], method: str, reference: str, key: str) -> list[float]:
+    """`method`'s `key` over `reference`'s, one ratio per round (measured minutes apart)."""
+    return [mine[key] / ref[key] for mine, ref in zip(rounds[method], rounds[reference])]
+
+
+def spread(values: list[float]) -> str:
+    """Median, and the range over rounds when there are several."""
+    text = f"{statistics.median(values):.2f}"
+    return text + (f" ({min(values):.2f}–{max(values):.2f})" if len(values) > 1 else "")
 
 
 def main() -> int:
@@ -119,13 +156,20 @@ def main() -> int:
     parser.add_argument("--sizes", nargs="+", default=["tiny", "ljspeech"], choices=CONFIGS)
     parser.add_argument("--criteria", nargs="+", default=None,
                         help=f"default: all registered ({', '.join(criteria.names())}) and "
-                        f"{SSM_JVP}")
+                        f"{SSM_JVP}; {REFERENCE} is always measured")
+    parser.add_argument("--conf-dir", type=Path, default=ROOT / "egs" / "mini" / "conf",
+                        help="<criterion>.yaml: each criterion's field and options "
+                        "(default: %(default)s)")
     parser.add_argument("--batch-tiny", type=int, default=8)
-    parser.add_argument("--batch-ljspeech", type=int, default=2)
+    parser.add_argument("--batch-ljspeech", type=int, default=2,
+                        help="batch of every size but tiny")
     parser.add_argument("--frames", type=int, default=172, help="segment length (2 s)")
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="measure every method this many times, interleaved, and report "
+                        "medians: ratios of steps timed minutes apart on a loaded machine drift")
     parser.add_argument("--worker", nargs=3, metavar=("SIZE", "METHOD", "BATCH"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -133,28 +177,35 @@ def main() -> int:
     if args.worker:
         size, method, batch = args.worker
         print(json.dumps(measure(size, method, int(batch), args.frames, args.warmup,
-                                 args.repeats, args.threads)))
+                                 args.repeats, args.threads, args.conf_dir)))
         return 0
 
-    methods = [BASELINE] + (args.criteria or [*criteria.names(), SSM_JVP])
+    chosen = args.criteria or [*criteria.names(), SSM_JVP]
+    methods = [BASELINE, REFERENCE] + [m for m in chosen if m not in (BASELINE, REFERENCE)]
     print(f"CPU, {args.threads} threads, {args.frames}-frame segments, median of "
-          f"{args.repeats} steps after {args.warmup} warm-up; memory = peak RSS increase; "
-          f"load average at start {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs.\n")
-    print("| energy net | params | batch | method | wall ms / step | × fwd+bwd | "
-          "CPU ms / step | × fwd+bwd | peak mem MiB |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          f"{args.repeats} steps after {args.warmup} warm-up, {args.rounds} interleaved "
+          f"round(s) (ratios: median over rounds, range in brackets); fields and options from "
+          f"{args.conf_dir}; memory = peak RSS increase; load average at start "
+          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs.\n")
+    print("| size | batch | method | field | params | wall ms / step | CPU ms / step | "
+          "CPU × fwd+bwd | CPU × delta | wall × delta | peak mem MiB |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for size in args.sizes:
         batch = args.batch_tiny if size == "tiny" else args.batch_ljspeech
-        cfg = ModelConfig.preset(size)
-        n_params = sum(p.numel() for p in EnergyNetwork(cfg.frame_network(),
-                                                        cfg.energy_head).parameters())
-        base: dict = {}
-        for method in methods:
-            r = run_isolated(args, size, method, batch)
-            base = base or r
-            print(f"| {size} | {n_params / 1e6:.2f} M | {batch} | {method} | {r['ms']:.1f} | "
-                  f"{r['ms'] / base['ms']:.2f} | {r['cpu_ms']:.1f} | "
-                  f"{r['cpu_ms'] / base['cpu_ms']:.2f} | {r['mem_mib']:.0f} |", flush=True)
+        rounds: dict[str, list[dict]] = {method: [] for method in methods}
+        for _ in range(args.rounds):
+            for method in methods:
+                rounds[method].append(run_isolated(args, size, method, batch))
+        for method, runs in rounds.items():
+            first = runs[0]
+            print(f"| {size} | {batch} | {method} | {first['field']} | "
+                  f"{first['params'] / 1e6:.2f} M | "
+                  f"{statistics.median(r['ms'] for r in runs):.1f} | "
+                  f"{statistics.median(r['cpu_ms'] for r in runs):.1f} | "
+                  f"{spread(ratios(rounds, method, BASELINE, 'cpu_ms'))} | "
+                  f"{spread(ratios(rounds, method, REFERENCE, 'cpu_ms'))} | "
+                  f"{spread(ratios(rounds, method, REFERENCE, 'ms'))} | "
+                  f"{max(r['mem_mib'] for r in runs):.0f} |", flush=True)
     return 0
 
 

@@ -38,7 +38,7 @@ corpus_args=""         # any other `tts-ebm prepare CORPUS` options, e.g. "--see
 check_data=true        # stage 1 ends with tts-ebm check-data; faults stop the recipe
 
 # Stage 3: training
-criteria="delta dsm"   # criteria to train, each with <conf_dir>/<criterion>.yaml
+criteria="delta dsm"   # criteria to train, each with <conf_dir>/<criterion>.yaml (delta dsm fm nce ssm)
 train_args=""          # extra `tts-ebm train` overrides, e.g. "trainer.max_steps=200"
 train_jobs=1           # training runs at a time (CPU: one per core, each on one thread)
 

@@ -31,10 +31,11 @@ def test_the_mini_configs_are_equal_in_size_and_a_wider_one_is_refused(tmp_path)
     assert counts["delta"]["params"] == counts["dsm"]["params"]
     assert abs(counts["fm"]["params"] / counts["delta"]["params"] - 1) < 0.01
     assert counts["fm"]["field"] == "velocity" and counts["delta"]["field"] == "energy"
+    for name in ("base", "delta"):
+        (tmp_path / f"{name}.yaml").write_text((CONF_DIR / f"{name}.yaml").read_text())
     wide = tmp_path / "fm.yaml"
     wide.write_text((CONF_DIR / "fm.yaml").read_text().replace(
-        "  preset: small", "  preset: small\n  frame_channels: 256"))
-    (tmp_path / "delta.yaml").write_text((CONF_DIR / "delta.yaml").read_text())
+        "model:\n", "model:\n  frame_channels: 256\n"))
     with pytest.raises(UserInputError, match="more than 10% apart"):
         contest.parameter_counts(tmp_path, ["delta", "fm"], 0.10)
 
@@ -45,8 +46,8 @@ def test_goal_takes_the_fastest_delta_that_reaches_fm_at_ten_steps():
             row("delta", 4, 8.0, wer=0.35, p808=3.3)]
     lines = contest.goal_lines(rows)
     wer, p808 = lines
-    assert "delta K=2 (0.390) reaches fm K=10 (0.400) at 0.50x" in wer and "meets" in wer
-    assert "delta K=1 (3.100) reaches fm K=10 (3.000) at 0.30x" in p808 and "meets" in p808
+    assert "delta K=2 (39.0) reaches fm K=10 (40.0) at 0.50x" in wer and "meets" in wer
+    assert "delta K=1 (3.10) reaches fm K=10 (3.00) at 0.30x" in p808 and "meets" in p808
     rows[3]["wer"] = 0.41  # now only K=4 reaches fm's WER, at 0.8x its time
     assert "K=4" in contest.goal_lines(rows)[0] and "misses" in contest.goal_lines(rows)[0]
     rows[4]["wer"] = 0.5
@@ -57,8 +58,12 @@ def test_goal_takes_the_fastest_delta_that_reaches_fm_at_ten_steps():
 def test_best_rows_pick_the_best_point_estimate_per_direction():
     rows = [row("delta", 1, 1.0, wer=0.5, p808=3.0), row("delta", 4, 4.0, wer=0.3, p808=2.9)]
     best = "\n".join(contest.best_rows(rows, ["delta"]))
-    assert "| WER | delta | 4 | 0.300 ± 0.050 | 4.000 |" in best
-    assert "| DNSMOS P.808 | delta | 1 | 3.000 ± 0.030 | 1.000 |" in best
+    assert "| WER [%] | delta | 4 | 30.0 ± 5.0 | 4.000 |" in best
+    assert "| DNSMOS P.808 | delta | 1 | 3.00 ± 0.03 | 1.000 |" in best
+    rows[0]["mcd_db"], rows[1]["mcd_db"] = 6.5, 7.5  # lower is better for a distortion too
+    rows[0]["mcd_db_ci95"] = rows[1]["mcd_db_ci95"] = 0.25
+    assert "| MCD [dB] | delta | 1 | 6.50 ± 0.25 | 1.000 |" in "\n".join(
+        contest.best_rows(rows, ["delta"]))
 
 
 def test_saved_timings_are_reused_only_for_the_same_contest(tmp_path):

@@ -24,9 +24,9 @@ from lightning.pytorch.loggers import TensorBoardLogger
 
 import tts_ebm.training.module as module_mod
 from tts_ebm.errors import UserInputError
+from tts_ebm.evaluation.mel_metrics import log_mel_mcd
 from tts_ebm.model import AcousticModel, ModelConfig
 from tts_ebm.text import SymbolTable
-from tts_ebm.training import media
 from tts_ebm.training.checkpoint import load_for_inference, make_payload, read_checkpoint
 from tts_ebm.training.config import ExperimentConfig
 from tts_ebm.training.module import SUMMARY_WINDOW, EBMTrainingModule
@@ -371,7 +371,7 @@ def synthesis_setup(monkeypatch, logger):
 def test_synthesis_logs_denormalised_mels_audio_and_mcd_to_tensorboard(monkeypatch):
     """Catches a dropped generator, no/wrong experiment, the vocoder loaded by the wrong name or
     device, figure/audio tags, steps and sample rate dropped, denormalisation with - or /, and
-    val/mcd logged under another name/batch size or on every rank."""
+    val/mel_mcd_db logged under another name/batch size or on every rank."""
     experiment = Experiment()
     module, model, logs, b, seen, targets, synths = synthesis_setup(
         monkeypatch, FakeTB(experiment))
@@ -387,8 +387,8 @@ def test_synthesis_logs_denormalised_mels_audio_and_mcd_to_tensorboard(monkeypat
         np.testing.assert_allclose(fig[2], synth, rtol=1e-5, atol=1e-5)
     assert [(a[0], a[2], a[3]) for a in experiment.audio] == [
         ("val/audio/u0", 7, 22050), ("val/audio/u1", 7, 22050)]
-    mcd = np.mean([media.mel_cepstral_distance(t, s) for t, s in zip(targets, synths)])
-    value, kwargs = logs.calls["val/mcd"]
+    mcd = np.mean([log_mel_mcd(t, s, exact=False) for t, s in zip(targets, synths)])
+    value, kwargs = logs.calls["val/mel_mcd_db"]
     assert value == pytest.approx(mcd, rel=1e-4)
     assert kwargs == {"batch_size": 2, "rank_zero_only": True}
 
@@ -399,7 +399,7 @@ def test_synthesis_without_tensorboard_loads_no_vocoder(monkeypatch):
     module, model, logs, b, seen, _, _ = synthesis_setup(monkeypatch, None)
     module._log_synthesis(model, b, torch.Generator())
     assert seen["load"] == []
-    assert "val/mcd" in logs.calls
+    assert "val/mel_mcd_db" in logs.calls
 
 
 # ---------------------------------------------------------------- checkpoints

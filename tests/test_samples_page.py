@@ -139,12 +139,12 @@ def test_metrics_results_and_settings(page: Path) -> None:
     html = (page / "index.html").read_text(encoding="utf-8")
     section = html.split('id="utt-LJ050-0001"')[1].split("</section>")[0]
     row = section.split('data-system="delta_K4"')[1].split("</tr>")[0]
-    assert re.findall(r'class="metric">([^<]*)<', row) == ["25 %", "3.46", "7.00"]
+    assert re.findall(r'class="metric">([^<]*)<', row) == ["25.0", "3.46", "7.00"]
     for system, p808 in (("reference", "4.25"), ("copy-synthesis", "3.50")):
         row = section.split(f'data-system="{system}"')[1].split("</tr>")[0]
         assert re.findall(r'class="metric">([^<]*)<', row) == ["", p808, ""]
     header = html.split("<h2>Samples</h2>")[0]
-    assert "<th>WER</th>" in section and "DNSMOS OVRL" not in html  # no row has it
+    assert "<th>WER [%]</th>" in section and "DNSMOS OVRL" not in html  # no row has it
     assert "<table>" in header and "<td>delta</td>" in header  # RESULTS.md table as HTML
     assert 'src="results/quality_vs_steps.png"' in header
     assert "langevin" in header and "0.012" in header  # rtf.json of delta K=4

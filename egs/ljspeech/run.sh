@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # LJSpeech-1.1 (downloaded, 2.6 GB, unless --data_dir already holds it or the stand-in of
 # `make ljspeech-standin`) with the standard 12500/100/500 split: all five criteria (delta dsm
-# nce ssm and the flow-matching peer fm), GPU-sized configs in conf/, HiFi-GAN vocoder, the
+# nce ssm and the flow-matching peer fm), GPU-sized configs in conf/ (base.yaml and one file
+# per criterion), HiFi-GAN vocoder, the
 # prior mean alone (K = 0) and the sampler-steps sweep of the paper, a 20-sentence listening
 # test, the contest of stage 9.
 # See README.md beside this file (GPU and CPU runs, the CPU overrides, the figures to expect).

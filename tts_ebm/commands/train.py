@@ -1,7 +1,7 @@
 """Train an energy-based acoustic model from a YAML config.
 
 Writes OUT/config.yaml (the resolved config), OUT/checkpoints/ (last.ckpt and periodic ones),
-OUT/logs/ (TensorBoard: losses, gradient norm, energies, validation mels, audio, MCD) and
+OUT/logs/ (TensorBoard: losses, gradient norm, energies, validation mels, audio, log-mel MCD) and
 OUT/train_summary.json. Uses CUDA with bf16-mixed precision when available, else CPU fp32.
 
 examples:

@@ -24,7 +24,6 @@ from pathlib import Path
 import numpy as np
 
 SAMPLE_RATE = 16000
-METRICS = ("dnsmos_p808", "dnsmos_ovrl", "dnsmos_sig", "dnsmos_bak")
 DESCRIPTION = (
     "speechmos 0.0.1.1 DNSMOS P.835 (sig_bak_ovr.onnx, polynomial-calibrated) and P.808 "
     "(model_v8.onnx) at 16 kHz; clips < 9.01 s tiled, longer ones averaged over 9.01 s windows "

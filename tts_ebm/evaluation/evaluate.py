@@ -31,20 +31,13 @@ from tqdm import tqdm
 
 from data_prep.audio import load_audio
 from tts_ebm.errors import UserInputError
-from tts_ebm.evaluation import asr
+from tts_ebm.evaluation import asr, metric_table
 from tts_ebm.evaluation import dnsmos as dnsmos_judge
 from tts_ebm.evaluation.feature_cache import cached_features
+from tts_ebm.evaluation.metric_table import Source
 from tts_ebm.evaluation.metrics import MetricSettings, compare_features, extract_features
 
-SUMMARY_METRICS = (
-    "mcd_db",
-    "log_f0_rmse_cents",
-    "gross_pitch_error_rate",
-    "fine_log_f0_rmse_cents",
-    "vuv_error_rate",
-    "duration_ratio",
-    *dnsmos_judge.METRICS,
-)
+SUMMARY_METRICS = metric_table.keys(Source.WAVEFORM, Source.DNSMOS)  # per-utterance means
 _SHOWN_IDS = 10
 
 
@@ -295,7 +288,7 @@ def to_markdown(result: dict) -> str:
     for name, row in result["summary"].items():
         cells = [_fmt(row[key]) for key in ("mean", "ci95", "std")]
         lines.append(f"| {name} | {' | '.join(cells)} | {row['n']} |")
-    for name in ("whisper_wer", "utmos"):
+    for name in metric_table.keys(Source.NEURAL):
         if name in result:
             lines.append(f"| {name} | {_fmt(result[name]['mean'])} | – | – | {result[name]['n']} |")
     if (wer := result["summary"].get("wer")) and wer["n"]:

@@ -133,13 +133,18 @@ def dtw_path(
     return pairs[:, 0], pairs[:, 1]
 
 
-def mel_cepstral_distortion(
+def waveform_mcd(
     ref_mcep: np.ndarray,
     syn_mcep: np.ndarray,
     path: tuple[np.ndarray, np.ndarray],
     include_c0: bool = False,
 ) -> float:
-    """MCD in dB averaged over aligned frame pairs; c0 dropped unless `include_c0`."""
+    """MCD [dB] of the waveforms' SPTK mel-cepstra (`extract_features`; ESPnet's convention but
+    c0 dropped unless `include_c0`), averaged over the aligned frame pairs of `path`.
+
+    The reported `mcd_db`: what a listener gets, vocoder included. `mel_metrics.log_mel_mcd` is
+    the acoustic model's log-mels alone (`mel_mcd_db`); the two are not comparable numbers.
+    """
     start = 0 if include_c0 else 1
     diff = ref_mcep[path[0], start:] - syn_mcep[path[1], start:]
     return float(np.mean(_DB * np.sqrt(2.0 * np.sum(diff**2, axis=1))))
@@ -221,7 +226,7 @@ def compare_features(
     path = dtw_path(ref, syn, settings)
     voiced_both = int(np.sum((ref.f0[path[0]] > 0) & (syn.f0[path[1]] > 0)))
     return {
-        "mcd_db": mel_cepstral_distortion(ref.mcep, syn.mcep, path, settings.include_c0),
+        "mcd_db": waveform_mcd(ref.mcep, syn.mcep, path, settings.include_c0),
         "log_f0_rmse_cents": log_f0_rmse_cents(ref.f0, syn.f0, path),
         "gross_pitch_error_rate": gross_pitch_error_rate(
             ref.f0, syn.f0, path, settings.gross_pitch_error_cents

@@ -20,47 +20,22 @@ import json
 import re
 import sys
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 
 from tts_ebm.errors import UserInputError
+from tts_ebm.evaluation.metric_table import Metric, pick
 
 STEPS_PLOT = "quality_vs_steps.png"
 TIME_PLOT = "quality_vs_time.png"
 CEILINGS = {"reference": "reference recordings", "copy_synthesis": "copy synthesis"}
 CEILING_STYLES = {"reference": "--", "copy_synthesis": ":"}
 _STEP_DIR = re.compile(r"^(synth|eval)_K(\d+)$")
-
-
-@dataclass(frozen=True)
-class Column:
-    """One metric column: summary key, header, display scale and decimals."""
-
-    key: str
-    header: str
-    scale: float = 1.0
-    digits: int = 2
-
-
-WER = Column("wer", "WER [%]", 100.0, 1)
-P808 = Column("dnsmos_p808", "DNSMOS P.808")
-MEL_FD = Column("mel_fd", "mel FD")
-MCD = Column("mcd_db", "MCD [dB]")
-MAIN_COLUMNS = (
-    WER, P808, MEL_FD, MCD,
-    Column("log_f0_rmse_cents", "log-F0 RMSE [cents]", digits=1),
-    Column("gross_pitch_error_rate", "GPE [%]", 100.0, 1),
-    Column("vuv_error_rate", "V/UV error [%]", 100.0, 1),
-)
-MEL_COLUMNS = (
-    MEL_FD,
-    Column("mel_mcd_db", "mel MCD [dB]"),
-    Column("gv_ratio", "GV ratio", digits=3),
-    Column("roughness_ratio", "roughness ratio", digits=3),
-    Column("duration_ratio", "duration ratio", digits=3),
-)
-PLOTTED = (WER, P808, MEL_FD, MCD)  # quality against K, one panel each
-_LOWER_IS_BETTER = {"wer", "mel_fd", "mcd_db"}
+# the metrics of each table and figure (labels, units, scales, directions: metric_table.py)
+MAIN_COLUMNS = pick("wer", "dnsmos_p808", "mel_fd", "mcd_db", "log_f0_rmse_cents",
+                    "gross_pitch_error_rate", "vuv_error_rate")
+MEL_COLUMNS = pick("mel_fd", "mel_mcd_db", "gv_ratio", "roughness_ratio", "duration_ratio")
+STEPS_PLOTTED = pick("wer", "dnsmos_p808", "mel_fd", "mcd_db")  # against K, one panel each
+TIME_PLOTTED = pick("wer", "dnsmos_p808")  # against acoustic-model time
 
 
 def _read_json(path: Path, missing: list[str]) -> dict | None:
@@ -123,13 +98,11 @@ def _summary(system: dict | None, name: str) -> dict | None:
     return row if isinstance(row, dict) and isinstance(row.get("mean"), (int, float)) else None
 
 
-def _cell(row: dict | None, column: Column) -> str:
+def _cell(row: dict | None, metric: Metric) -> str:
     if row is None:
         return "–"
-    text = f"{row['mean'] * column.scale:.{column.digits}f}"
-    if isinstance(row.get("ci95"), (int, float)):
-        text += f" ± {row['ci95'] * column.scale:.{column.digits}f}"
-    return text
+    ci95 = row.get("ci95")
+    return metric.format(row["mean"], ci95 if isinstance(ci95, (int, float)) else None)
 
 
 def _rtf(system: dict | None, key: str = "rtf") -> float | None:
@@ -153,12 +126,12 @@ def _wall_time(seconds: object) -> str:
     return f"{hours}:{rest // 60:02d}:{rest % 60:02d}"
 
 
-def _row(label: list[str], system: dict | None, columns: tuple[Column, ...], extra: list[str]) -> str:
+def _row(label: list[str], system: dict | None, columns: tuple[Metric, ...], extra: list[str]) -> str:
     cells = label + [_cell(_summary(system, c.key), c) for c in columns] + extra
     return "| " + " | ".join(cells) + " |"
 
 
-def _header(first: list[str], columns: tuple[Column, ...], extra: list[str]) -> list[str]:
+def _header(first: list[str], columns: tuple[Metric, ...], extra: list[str]) -> list[str]:
     names = first + [c.header for c in columns] + extra
     return ["| " + " | ".join(names) + " |", "|" + "---|" * len(names)]
 
@@ -256,11 +229,11 @@ def _acoustic_rtf(step: dict | None) -> float | None:
     return seconds / audio if seconds is not None and audio else None
 
 
-def _ceiling_lines(ax, ceilings: dict[str, dict], column: Column) -> None:
+def _ceiling_lines(ax, ceilings: dict[str, dict], column: Metric) -> None:
     """The ceiling rows as horizontal lines (dashed: recordings, dotted: copy synthesis)."""
     for name, system in ceilings.items():
         if (row := _summary(system, column.key)) is not None:
-            ax.axhline(row["mean"] * column.scale, color="0.3", linestyle=CEILING_STYLES[name],
+            ax.axhline(column.shown(row["mean"]), color="0.3", linestyle=CEILING_STYLES[name],
                        label=CEILINGS[name])
 
 
@@ -288,16 +261,11 @@ def _save(plt, fig, path: Path) -> None:
     plt.close(fig)
 
 
-def _ylabel(column: Column) -> str:
-    better = "lower" if column.key in _LOWER_IS_BETTER else "higher"
-    return f"{column.header} ({better} is better)"
-
-
 def plot_quality_vs_steps(ceilings: dict[str, dict], runs: dict[str, dict], path: Path) -> bool:
     """WER, P.808, mel FD and MCD (95 % bars) against K per criterion, one panel per metric
     with data; False when there is nothing to plot."""
     panels = []
-    for column in PLOTTED:
+    for column in STEPS_PLOTTED:
         series = {name: [(k, row) for k, step in sorted(run["steps"].items())
                          if (row := _summary(step, column.key))]
                   for name, run in runs.items()}
@@ -310,15 +278,15 @@ def plot_quality_vs_steps(ceilings: dict[str, dict], runs: dict[str, dict], path
     colours = {name: f"C{i}" for i, name in enumerate(runs)}  # one colour per criterion
     for ax, (column, series) in zip(axes, panels):
         for name, points in series.items():
-            ax.errorbar([k for k, _ in points], [r["mean"] * column.scale for _, r in points],
-                        yerr=[(r.get("ci95") or 0) * column.scale for _, r in points],
+            ax.errorbar([k for k, _ in points], [column.shown(r["mean"]) for _, r in points],
+                        yerr=[column.shown(r.get("ci95") or 0) for _, r in points],
                         marker="o", capsize=3, label=name, color=colours[name])
         _ceiling_lines(ax, ceilings, column)
         ks = sorted({k for points in series.values() for k, _ in points})
         ax.set_xscale("symlog", linthresh=1)  # log-like for K >= 1, and K = 0 (mu alone) fits
         ax.set_xticks(ks, [str(k) for k in ks])
         ax.minorticks_off()
-        ax.set(xlabel="inference steps K", ylabel=_ylabel(column))
+        ax.set(xlabel="inference steps K", ylabel=column.axis_label)
         ax.grid(alpha=0.3)
     _save(plt, fig, path)
     return True
@@ -328,7 +296,7 @@ def plot_quality_vs_time(ceilings: dict[str, dict], runs: dict[str, dict], path:
     """WER and P.808 against acoustic-model time per second of audio, one line per criterion
     through its K; False when no run has both a quality and an acoustic time."""
     panels = []
-    for column in (WER, P808):
+    for column in TIME_PLOTTED:
         series = {name: [(t, k, row) for k, step in sorted(run["steps"].items())
                          if (row := _summary(step, column.key)) and (t := _acoustic_rtf(step))]
                   for name, run in runs.items()}
@@ -339,16 +307,16 @@ def plot_quality_vs_time(ceilings: dict[str, dict], runs: dict[str, dict], path:
     colours = {name: f"C{i}" for i, name in enumerate(runs)}
     for ax, (column, series) in zip(axes, panels):
         for name, points in series.items():
-            ax.errorbar([t for t, _, _ in points], [r["mean"] * column.scale for _, _, r in points],
-                        yerr=[(r.get("ci95") or 0) * column.scale for _, _, r in points],
+            ax.errorbar([t for t, _, _ in points], [column.shown(r["mean"]) for _, _, r in points],
+                        yerr=[column.shown(r.get("ci95") or 0) for _, _, r in points],
                         marker="o", capsize=3, label=name, color=colours[name])
             for t, k, row in points:
-                ax.annotate(f"K={k}", (t, row["mean"] * column.scale), fontsize="x-small",
+                ax.annotate(f"K={k}", (t, column.shown(row["mean"])), fontsize="x-small",
                             textcoords="offset points", xytext=(4, 4))
         _ceiling_lines(ax, ceilings, column)
         longest = max((t for points in series.values() for t, _, _ in points), default=1.0)
         ax.set_xlim(0, 1.15 * longest)  # linear from 0: time grows linearly with K
-        ax.set(xlabel="acoustic-model wall time per second of audio [s]", ylabel=_ylabel(column))
+        ax.set(xlabel="acoustic-model wall time per second of audio [s]", ylabel=column.axis_label)
         ax.grid(alpha=0.3)
     _save(plt, fig, path)
     return True

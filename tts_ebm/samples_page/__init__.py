@@ -21,19 +21,15 @@ from markupsafe import Markup
 from tqdm import tqdm
 
 from data_prep.audio import AudioError
+from tts_ebm.evaluation.metric_table import pick
 from tts_ebm.io import atomic_write_text
 from tts_ebm.samples_page.collect import System, find_systems, read_texts, utterance_ids
 from tts_ebm.samples_page.images import save_colorbar_png, save_mel_png, shared_range, wav_mel
 
 __all__ = ["PageReport", "build_samples_page"]
 
-# per-utterance metrics shown next to each row when metrics.json has them: key, label, format
-METRICS = (
-    ("wer", "WER", lambda v: f"{100 * v:.0f} %"),
-    ("dnsmos_p808", "DNSMOS P.808", lambda v: f"{v:.2f}"),
-    ("dnsmos_ovrl", "DNSMOS OVRL", lambda v: f"{v:.2f}"),
-    ("mcd_db", "MCD [dB]", lambda v: f"{v:.2f}"),
-)
+# per-utterance metrics shown next to each row when metrics.json has them (metric_table.py)
+METRICS = pick("wer", "dnsmos_p808", "dnsmos_ovrl", "mcd_db")
 
 
 @dataclass
@@ -132,8 +128,8 @@ def build_samples_page(
         save_mel_png(mel, out / "mels" / slug / f"{utt_id}.png", vmin, vmax)
     save_colorbar_png(out / "mels" / "colorbar.png", vmin, vmax)
 
-    shown = [(key, label, fmt) for key, label, fmt in METRICS
-             if any(key in s.metrics.get(i, {}) for s in systems for i in ids)]
+    shown = [metric for metric in METRICS
+             if any(metric.key in s.metrics.get(i, {}) for s in systems for i in ids)]
     utterances = []
     for utt_id in ids:
         rows = []
@@ -147,7 +143,7 @@ def build_samples_page(
                 "image": f"mels/{system.slug}/{utt_id}.png"
                 if (system.slug, utt_id) in mels else None,
                 "image_error": "no image: silent or unreadable audio",
-                "metrics": {key: fmt(values[key]) for key, _, fmt in shown if key in values},
+                "metrics": {m.key: m.format(values[m.key]) for m in shown if m.key in values},
             })
         utterances.append({"id": utt_id, "text": text_of.get(utt_id, ""), "rows": rows})
 
@@ -164,7 +160,7 @@ def build_samples_page(
         settings=[{"label": s.label, "cells": _settings(s)} for s in systems],
         metric_settings=_metric_settings(systems),
         vmin=vmin, vmax=vmax, colorbar="mels/colorbar.png",
-        metrics=[{"key": key, "label": label} for key, label, _ in shown],
+        metrics=[{"key": metric.key, "label": metric.header} for metric in shown],
         utterances=utterances,
         date=datetime.date.today().isoformat(),
     )

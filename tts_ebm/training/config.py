@@ -1,10 +1,11 @@
 """Experiment configuration: YAML file + `a.b.c=value` overrides -> nested dataclasses.
 
-Why not LightningCLI / Hydra: an experiment here is one flat, diffable YAML (data, model,
-criterion, sampler, optim, trainer, ema) that is also stored verbatim inside every checkpoint, so
-that a checkpoint alone says how it was trained and how to rebuild the model. A thin layer over
-`yaml.safe_load` and dataclasses does that with strict key checking (a typo fails and lists the
-valid keys at that level) and no class-path indirection in the files.
+Why not LightningCLI / Hydra: an experiment here resolves to one flat, diffable mapping (data,
+model, criterion, sampler, optim, trainer, ema, finetune) that is stored inside every checkpoint
+and as OUT/config.yaml, so that a checkpoint alone says how it was trained and how to rebuild the
+model. A file may start from shared ones (`defaults:`, see `config_files.py`, the one piece of
+Hydra kept). A thin layer over `yaml.safe_load` and dataclasses does the rest with strict key
+checking (a typo fails and lists the valid keys at that level) and no class-path indirection.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 import yaml
 
 from tts_ebm.errors import UserInputError
+from tts_ebm.training.config_files import read_config_file
 
 
 @dataclass
@@ -108,16 +110,9 @@ class ExperimentConfig:
 
 
 def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> ExperimentConfig:
-    """Read a YAML experiment config and apply `a.b.c=value` overrides (values YAML-parsed)."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"config file not found: {path}")
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as error:
-        raise UserInputError(f"{path}: invalid YAML: {error}") from error
-    if not isinstance(data, dict):
-        raise UserInputError(f"{path}: expected a mapping at the top level")
+    """Read a YAML experiment config (with the files its `defaults` names, `config_files.py`)
+    and apply `a.b.c=value` overrides (values YAML-parsed)."""
+    data = read_config_file(path)
     for item in overrides:
         apply_override(data, item)
     try:

@@ -80,7 +80,7 @@ class LogLines(Callback):
     def on_validation_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
         if trainer.is_global_zero and not trainer.sanity_checking:
             metrics = {k: float(v) for k, v in trainer.callback_metrics.items()
-                       if k in ("val/loss", "val/criterion", "val/mcd")}
+                       if k in ("val/loss", "val/criterion", "val/mel_mcd_db")}
             shown = " ".join(f"{k} {v:.4f}" for k, v in metrics.items())
             print(f"step {trainer.global_step} validation: {shown}", flush=True)
 
