@@ -28,7 +28,7 @@ test-all: setup  ## including the slow tests
 demo: setup  ## offline mini recipe (~15 min on 2 cores): corpus -> train -> synthesise -> evaluate -> listening test
 	PATH=$(abspath $(BIN)):$$PATH bash egs/mini/run.sh
 
-bench: setup  ## CPU benchmark recipe (about 1.5 h on 2 cores): delta, dsm and fm on 100 test sentences
+bench: setup  ## CPU benchmark recipe (about 75 min on 2 cores): delta, dsm and fm on 100 test sentences
 	PATH=$(abspath $(BIN)):$$PATH bash egs/mini_bench/run.sh
 
 # LJSpeech-1.1 stand-in: all 13 100 texts spoken by festival's slt voice into

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# CPU benchmark (`make bench`, meant for 90 min on 2 cores; 93.5 min measured, README): the mini
+# CPU benchmark (`make bench`, meant for 90 min on 2 cores; 77 min measured, README): the mini
 # recipe at benchmark size.
 # - corpus: 2400 festival-slt training clips (about 2.2 h of audio), 100 test sentences, so that
 #   the 95 % intervals separate systems;
