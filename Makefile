@@ -25,7 +25,7 @@ test: setup  ## fast CPU test suite (what CI runs)
 test-all: setup  ## including the slow tests
 	$(PYTEST) -m ''
 
-demo: setup  ## offline mini recipe (~15 min on 2 cores): corpus -> train -> synthesise -> evaluate -> listening test
+demo: setup  ## offline mini recipe (~13 min on 2 cores): corpus -> train -> synthesise -> evaluate -> listening test
 	PATH=$(abspath $(BIN)):$$PATH bash egs/mini/run.sh
 
 bench: setup  ## CPU benchmark recipe (about 75 min on 2 cores): delta, dsm and fm on 100 test sentences

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Offline demo: the whole recipe on the festival-slt mini corpus, CPU-sized (`make demo`, 15 min
+# Offline demo: the whole recipe on the festival-slt mini corpus, CPU-sized (`make demo`, 13 min
 # on 2 cores with the install). One criterion, delta, trained on both cores (2 threads), so that
 # 40 test sentences fit: their WER interval is about +-0.10 (12 gave +-0.15). The ceiling row is
 # copy synthesis; the recordings themselves are judged by `make bench` (--judge_recordings true
