@@ -94,3 +94,25 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     skip = pytest.mark.skip(reason="needs a CUDA GPU (torch sees none)")
     for item in marked:
         item.add_marker(skip)
+
+
+@pytest.fixture()
+def spy_on_voice(monkeypatch: pytest.MonkeyPatch) -> Callable[[str], list[str]]:
+    """`spy_on_voice(name)`: the names of the wavs that festival voice is asked to speak from
+    then on (it still speaks them), to check what a resumed corpus run redoes."""
+    import dataclasses
+
+    from data_prep.voices import VOICES
+
+    def spy(name: str) -> list[str]:
+        spoken: list[str] = []
+        voice = VOICES[name]
+
+        def speak_many(jobs, workers):
+            spoken.extend(path.name for _, path in jobs)
+            return voice.speak_many(jobs, workers)
+
+        monkeypatch.setitem(VOICES, name, dataclasses.replace(voice, speak_many=speak_many))
+        return spoken
+
+    return spy

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -15,7 +15,7 @@ import soundfile as sf
 from data_prep.ljspeech import prepare
 from data_prep.ljspeech_standin import MARKER, build_standin, main
 from data_prep.manifests import corpus_sentences, read_manifest, standard_split
-from data_prep.voices import DEFAULT_VOICE, VOICES, festival
+from data_prep.voices import DEFAULT_VOICE, festival
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent  # the venv that runs the tests also provides tts-ebm
@@ -36,19 +36,6 @@ def standin(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def spoken_from_now_on(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Names of the wavs festival is asked to speak after this call."""
-    spoken: list[str] = []
-    voice = VOICES[DEFAULT_VOICE]
-
-    def speak_many(jobs, workers):
-        spoken.extend(path.name for _, path in jobs)
-        return voice.speak_many(jobs, workers)
-
-    monkeypatch.setitem(VOICES, DEFAULT_VOICE, dataclasses.replace(voice, speak_many=speak_many))
-    return spoken
-
-
 def test_layout_ids_and_audio_format_are_ljspeech(standin: Path) -> None:
     corpus = standin / "LJSpeech-1.1"
     rows = [line.split("|") for line in (corpus / "metadata.csv").read_text().splitlines()]
@@ -65,11 +52,11 @@ def test_layout_ids_and_audio_format_are_ljspeech(standin: Path) -> None:
 
 
 def test_rerun_speaks_only_what_is_missing_or_broken(
-    standin: Path, monkeypatch: pytest.MonkeyPatch
+    standin: Path, spy_on_voice: Callable[[str], list[str]]
 ) -> None:
     wavs = standin / "LJSpeech-1.1" / "wavs"
     before = {p.name: p.stat().st_mtime_ns for p in wavs.iterdir()}
-    spoken = spoken_from_now_on(monkeypatch)
+    spoken = spy_on_voice(DEFAULT_VOICE)
     assert build_standin(standin, jobs=1, limit=N)[1:] == (N, 0)
     assert spoken == [] and {p.name: p.stat().st_mtime_ns for p in wavs.iterdir()} == before
 

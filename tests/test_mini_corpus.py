@@ -21,21 +21,8 @@ needs_festival = pytest.mark.skipif(
 )
 
 
-def spy_on_voice(monkeypatch, name: str) -> list[str]:
-    """The names of the wavs the voice is asked to speak, from now on."""
-    spoken: list[str] = []
-    voice = VOICES[name]
-
-    def speak_many(jobs, workers):
-        spoken.extend(path.name for _, path in jobs)
-        return voice.speak_many(jobs, workers)
-
-    monkeypatch.setitem(VOICES, name, dataclasses.replace(voice, speak_many=speak_many))
-    return spoken
-
-
-def check_layout_and_resume(out, voice, monkeypatch, n=(3, 1, 1)) -> list[np.ndarray]:
-    """Shared checks of both voices; returns the clips."""
+def check_layout_and_resume(out, voice, spy_on_voice, n=(3, 1, 1)) -> list[np.ndarray]:
+    """Shared checks of both voices (`spy_on_voice`: the conftest fixture); returns the clips."""
     report = build_mini_corpus(out, *n, seed=1, voice=voice)
     assert report.counts == dict(zip(("train", "val", "test"), n))
     rows = [line.split("|") for line in (out / "metadata.csv").read_text().splitlines()]
@@ -57,7 +44,7 @@ def check_layout_and_resume(out, voice, monkeypatch, n=(3, 1, 1)) -> list[np.nda
     deleted, truncated = (out / "wavs" / f"{row[0]}.wav" for row in rows[:2])
     deleted.unlink()
     truncated.write_bytes(b"truncated")  # an invalid wav is redone, valid ones are kept
-    spoken = spy_on_voice(monkeypatch, voice)
+    spoken = spy_on_voice(voice)
     build_mini_corpus(out, *n, seed=1, voice=voice)
     assert sorted(spoken) == sorted([deleted.name, truncated.name])
     second = {p.name: p.stat().st_mtime_ns for p in (out / "wavs").iterdir()}
@@ -68,15 +55,15 @@ def check_layout_and_resume(out, voice, monkeypatch, n=(3, 1, 1)) -> list[np.nda
 
 
 @needs_festival
-def test_hts_slt_corpus_is_female_22k_and_resumable(tmp_path, monkeypatch):
-    clips = check_layout_and_resume(tmp_path / "mini", "hts-slt", monkeypatch, n=(6, 2, 2))
+def test_hts_slt_corpus_is_female_22k_and_resumable(tmp_path, spy_on_voice):
+    clips = check_layout_and_resume(tmp_path / "mini", "hts-slt", spy_on_voice, n=(6, 2, 2))
     f0 = np.concatenate([pyworld.dio(clip, 22050)[0] for clip in clips])
     assert 140 < np.median(f0[f0 > 0]) < 230  # slt: about 170 Hz
 
 
 @needs_espeak
-def test_espeak_corpus_layout_and_resume(tmp_path, monkeypatch):
-    check_layout_and_resume(tmp_path / "mini", "espeak", monkeypatch)
+def test_espeak_corpus_layout_and_resume(tmp_path, spy_on_voice):
+    check_layout_and_resume(tmp_path / "mini", "espeak", spy_on_voice)
 
 
 @needs_festival
