@@ -3,9 +3,9 @@ and that no recipe config changed meaning when the recipes moved to shared bases
 
 `data/egs_configs_before_defaults.json` pins every egs/*/conf/*.yaml as it was on main at
 e4235d2, before the bases (each file parsed with yaml.safe_load; generated once with
-`git show e4235d2:<path>`). Pinned rather than read from git so that the test keeps its meaning
-after the merge and in a clone without history. A deliberate change of an experiment updates
-that file in the same commit.
+`git show e4235d2:<path>`), and the configs added since as they resolved when added. Pinned
+rather than read from git so that the test keeps its meaning after the merge and in a clone
+without history. A deliberate change of an experiment updates that file in the same commit.
 """
 
 from __future__ import annotations

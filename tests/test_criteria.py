@@ -12,6 +12,7 @@ from torch import nn
 
 from tts_ebm import criteria
 from tts_ebm.errors import UserInputError
+from tts_ebm.fields import Field, FieldValue
 
 M0, S0 = 0.5, 0.8  # data: x = mu + N(M0, S0^2) per element
 
@@ -67,6 +68,39 @@ def test_dsm_is_minimal_at_smoothed_truth():
     best = loss_at(crit, M0, s_true, x, mu, mask)
     for m, s in [(M0 + 0.2, s_true), (M0 - 0.2, s_true), (M0, s_true * 1.2), (M0, s_true / 1.2)]:
         assert loss_at(crit, m, s, x, mu, mask) > best
+
+
+class SmoothedGaussianNoise(Field):
+    """The exact noise-conditional dsm field for data mu + N(M0, S0^2): at sigma = sigma_max t
+    it predicts the noise, g = sigma^2 / (S0^2 + sigma^2) (x~ - mu - M0); `time_blind` always
+    takes t = 1 (a field that is not told the noise level)."""
+
+    def __init__(self, sigma_max: float, time_blind: bool = False) -> None:
+        super().__init__()
+        self.sigma_max, self.time_blind = sigma_max, time_blind
+
+    def evaluate(self, x, mu, mask, t=None, *, differentiable=False):
+        sigma2 = (self.sigma_max * (torch.ones_like(t) if self.time_blind else t)) ** 2
+        g = sigma2.view(-1, 1, 1) / (S0**2 + sigma2.view(-1, 1, 1)) * (x - mu - M0) * mask
+        return FieldValue(g, torch.full((x.shape[0],), float("nan"), dtype=x.dtype))
+
+
+def test_noise_conditional_dsm_is_minimal_at_the_exact_denoiser():
+    """At the exact denoiser the loss is the irreducible S0^2 / (S0^2 + sigma^2), averaged over
+    sigma log-uniform in [sigma_min, sigma_max]; a field not told sigma does worse."""
+    x, mu, mask = data(batch=16384)
+    crit = criteria.build("dsm", sigma_min=0.1, sigma_max=2.0, noise_conditional=True)
+    log_lo, log_hi = math.log(0.1), math.log(2.0)
+    want = integrate.quad(lambda u: S0**2 / (S0**2 + math.exp(2 * u)), log_lo, log_hi)[0] / (
+        log_hi - log_lo)
+    torch.manual_seed(0)
+    got = crit(SmoothedGaussianNoise(2.0), x, mu, mask)[0].item()
+    assert got == pytest.approx(want, rel=0.02)
+    torch.manual_seed(0)
+    assert crit(SmoothedGaussianNoise(2.0, time_blind=True), x, mu, mask)[0].item() > 1.3 * want
+    sigmas = crit.draw_sigmas(100_000, x).flatten().log()
+    assert sigmas.min() >= log_lo and sigmas.max() <= log_hi
+    assert sigmas.mean().item() == pytest.approx((log_lo + log_hi) / 2, abs=0.01)
 
 
 def test_dsm_ladder_is_geometric():

@@ -139,10 +139,10 @@ def test_euler_step_sizes_are_its_time_grid_and_reranking_needs_an_energy():
 # --- the velocity field and the model ---------------------------------------------------------
 
 def test_registries_list_the_new_pieces():
-    assert fields.names() == ["energy", "timed_energy", "velocity"]
+    assert fields.names() == ["energy", "timed_energy", "velocity", "x_prediction"]
     assert "fm" in criteria.names() and "euler" in samplers.names()
     assert not criteria.build("fm").needs_energy and criteria.build("dsm").needs_energy
-    with pytest.raises(UserInputError, match="energy, timed_energy, velocity"):
+    with pytest.raises(UserInputError, match="energy, timed_energy, velocity, x_prediction"):
         AcousticModel(ModelConfig.tiny(field="flow"), 40)
 
 
@@ -165,6 +165,39 @@ def test_velocity_field_is_time_conditional_masked_and_has_no_energy():
         field(x, mu, mask)
 
 
+@pytest.mark.parametrize("steps", [1, 2, 4, 10, 20])
+def test_x_prediction_field_starts_at_mu_for_every_k(steps):
+    """Zero-initialised, x_hat = mu: K Euler steps from mu + tau*eps land exactly on mu (the
+    quadratic energy's starting point), where the plain velocity field keeps all the noise."""
+    torch.manual_seed(0)
+    frame = ModelConfig.tiny(n_mels=4).frame_network()
+    mu, mask = torch.randn(2, 4, 9, dtype=torch.float64), torch.ones(2, 1, 9, dtype=torch.float64)
+    euler = samplers.build("euler", steps=steps, temperature=0.8)
+    x, _ = euler.sample(fields.build("x_prediction", frame).double(), mu, mask,
+                        torch.Generator().manual_seed(1))
+    torch.testing.assert_close(x, mu, atol=1e-12, rtol=0)
+    x_plain, _ = euler.sample(fields.build("velocity", frame).double(), mu, mask,
+                              torch.Generator().manual_seed(1))
+    assert (x_plain - mu).std() == pytest.approx(0.8, rel=0.2)
+
+
+def test_x_prediction_field_is_x_minus_its_prediction_over_clamped_t():
+    torch.manual_seed(0)
+    field = fields.build("x_prediction", ModelConfig.tiny(n_mels=4).frame_network()).double()
+    nn.init.normal_(field.network.out.weight, std=0.1)
+    x, mu = torch.randn(3, 4, 6, dtype=torch.float64), torch.randn(3, 4, 6, dtype=torch.float64)
+    mask = torch.ones(3, 1, 6, dtype=torch.float64)
+    mask[2, :, 4:] = 0
+    t = torch.tensor([0.5, 0.01, 1.0], dtype=torch.float64)
+    f = field.network.frames(x, mu, mask, t)
+    expected = (x - mu - f) / torch.tensor([0.5, 0.05, 1.0], dtype=torch.float64).view(-1, 1, 1)
+    torch.testing.assert_close(field.evaluate(x, mu, mask, t).vector, expected * mask)
+    assert field.T_MIN == 0.05 and not field.has_energy
+    assert sum(p.numel() for p in field.parameters()) == sum(
+        p.numel() for p in fields.build("velocity", ModelConfig.tiny(n_mels=4).frame_network())
+        .parameters())
+
+
 def test_timed_energy_field_is_the_gradient_of_a_time_conditioned_energy():
     torch.manual_seed(0)
     field = fields.build("timed_energy", ModelConfig.tiny(n_mels=4).frame_network())
@@ -181,19 +214,24 @@ def test_timed_energy_field_is_the_gradient_of_a_time_conditioned_energy():
     assert torch.isfinite(trace.energies).all()
 
 
-def test_a_tiny_velocity_model_learns_with_fm():
+@pytest.mark.parametrize(("field", "criterion", "options"), [
+    ("velocity", "fm", {}),
+    ("x_prediction", "fm", {}),
+    ("timed_energy", "dsm", {"noise_conditional": True, "sigma_min": 0.05}),
+])
+def test_a_tiny_time_conditional_model_learns(field, criterion, options):
     torch.manual_seed(0)
-    model = AcousticModel(ModelConfig.tiny(field="velocity", segment_frames=16), 40)
+    model = AcousticModel(ModelConfig.tiny(field=field, segment_frames=16), 40)
     tokens = torch.randint(1, 40, (4, 8))
     token_lengths = torch.tensor([8, 8, 6, 5])
     mel_lengths = token_lengths * 3
     mels = torch.randn(4, 80, 24).cumsum(-1) * 0.3  # smooth, learnable
-    fm = criteria.build("fm")
+    crit = criteria.build(criterion, **options)
     optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
     losses = []
     for _ in range(30):
         torch.manual_seed(1)  # same draws every step: the loss must fall, not fluctuate
-        loss, logs = model.training_step_losses(tokens, token_lengths, mels, mel_lengths, fm)
+        loss, logs = model.training_step_losses(tokens, token_lengths, mels, mel_lengths, crit)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -290,3 +328,30 @@ def test_fm_configs_mirror_delta_at_equal_size(corpus):
     sizes = [sum(p.numel() for p in AcousticModel(ModelConfig.from_dict(c.model), n).parameters())
              for c in (delta, fm)]
     assert abs(sizes[1] / sizes[0] - 1) < 0.10
+
+
+def test_the_peers_in_their_best_forms_differ_from_their_plain_forms_only_where_stated():
+    """fm_xpred is fm with the x-prediction field; dsm_nc is dsm told the noise level, with its
+    sampler starting from sigma_max; sizes equal (fm) or within 1 % (dsm)."""
+    from tts_ebm.text import SymbolTable
+    from tts_ebm.training.config import load_config
+
+    conf = Path(__file__).resolve().parents[1] / "egs" / "mini" / "conf"
+    n = len(SymbolTable.default())
+
+    def size(config) -> int:
+        return sum(p.numel() for p in
+                   AcousticModel(ModelConfig.from_dict(config.model), n).parameters())
+
+    fm, fm_x = load_config(conf / "fm.yaml"), load_config(conf / "fm_xpred.yaml")
+    assert fm_x.model == {**fm.model, "field": "x_prediction"}
+    assert (fm_x.criterion, fm_x.sampler, fm_x.optim, fm_x.trainer) == (
+        fm.criterion, fm.sampler, fm.optim, fm.trainer)
+    assert size(fm_x) == size(fm)
+    dsm, dsm_nc = load_config(conf / "dsm.yaml"), load_config(conf / "dsm_nc.yaml")
+    assert dsm_nc.model == {**dsm.model, "field": "timed_energy"}
+    assert dsm_nc.criterion.options["noise_conditional"] is True
+    assert dsm_nc.sampler.name == "ve_euler"
+    assert dsm_nc.sampler.options["temperature"] == dsm_nc.criterion.options["sigma_max"]
+    assert (dsm_nc.optim, dsm_nc.trainer) == (dsm.optim, dsm.trainer)
+    assert abs(size(dsm_nc) / size(dsm) - 1) < 0.01

@@ -27,7 +27,7 @@ def inputs(dtype: torch.dtype = torch.float32) -> tuple[torch.Tensor, ...]:
     return x, mu, torch.ones(2, 1, 6, dtype=dtype), torch.tensor([0.3, 0.7], dtype=dtype)
 
 
-@pytest.mark.parametrize("name", ["energy", "timed_energy", "velocity"])
+@pytest.mark.parametrize("name", ["energy", "timed_energy", "velocity", "x_prediction"])
 def test_values_are_detached_unless_differentiable(name):
     """Samplers get plain tensors (no graph kept across steps); criteria get a graph that
     reaches the parameters (the energy's gradient needs create_graph)."""
@@ -53,6 +53,7 @@ def test_the_energy_fields_energy_keeps_its_graph_when_differentiable():
 
 @pytest.mark.parametrize(("name", "message"), [
     ("velocity", "a velocity field needs the path time t (B,)"),
+    ("x_prediction", "an x-prediction field needs the path time t (B,)"),
     ("timed_energy", "a timed energy field needs the path time t (B,)"),
 ])
 def test_time_conditional_fields_need_t(name, message):

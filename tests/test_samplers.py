@@ -165,10 +165,34 @@ def test_zero_steps_and_registry_errors():
     x0, mu, mask = inputs()
     x, trace = samplers.build("gd", steps=0)(quadratic, x0, mu, mask)
     assert torch.equal(x, x0) and trace.energies.shape == (1, 4) and trace.steps_taken == 0
-    assert samplers.names() == ["annealed", "euler", "gd", "langevin"]
+    assert samplers.names() == ["annealed", "euler", "gd", "langevin", "ve_euler"]
     with pytest.raises(UserInputError, match="annealed, euler, gd, langevin"):
         samplers.build("hmc")
     with pytest.raises(UserInputError, match="valid options: steps, step_size"):
         samplers.build("gd", noise_scale=1.0)
     with pytest.raises(UserInputError, match="1/K"):
         samplers.build("gd", step_size="1/k")
+
+
+@pytest.mark.parametrize("steps", [1, 2, 4, 10])
+def test_ve_euler_denoises_a_point_mass_and_a_fresh_quadratic_energy_lands_on_mu(steps):
+    """Steps 1/(K t_k), the last one the Tweedie step x - g: on the exact noise predictor of a
+    point mass x* (g = x - x* at every sigma) the K steps land on x*, and on the quadratic
+    energy's starting point E = 1/2 ||x - mu||^2 (g = x - mu) on mu."""
+    sampler = samplers.build("ve_euler", steps=steps, temperature=1.5)
+    times = [1 - k / steps for k in range(steps)]
+    assert sampler.times() == times
+    assert sampler.step_sizes() == pytest.approx([1 / (steps * t) for t in times])
+    assert sampler.step_sizes()[-1] == pytest.approx(1.0)
+    mu, mask = torch.randn(2, 3, 5, dtype=torch.float64), torch.ones(2, 1, 5, dtype=torch.float64)
+    target = 2 * mu - 1
+
+    def point_mass(x, mu, mask):
+        return 0.5 * (((x - (2 * mu - 1)) * mask) ** 2).sum((1, 2))
+
+    def fresh(x, mu, mask):
+        return 0.5 * (((x - mu) * mask) ** 2).sum((1, 2))
+
+    generator = torch.Generator().manual_seed(steps)
+    torch.testing.assert_close(sampler.sample(point_mass, mu, mask, generator)[0], target)
+    torch.testing.assert_close(sampler.sample(fresh, mu, mask, generator)[0], mu)

@@ -2,7 +2,8 @@
 
 A field is what samplers and criteria see of the acoustic model (see `fields/base.py`):
 `energy` (g = grad_x E, the energy-based model), `velocity` (g = v(x, mu, t), the
-flow-matching peer) or `timed_energy` (g = grad_x E(x, mu, t), between the two). The model
+flow-matching peer), `x_prediction` (the same peer as v = (x - x_hat)/t, starting at mu) or
+`timed_energy` (g = grad_x E(x, mu, t), between the two). The model
 config chooses one with `model.field`.
 Adding a field: one module with a `Field` subclass that has `from_config`, one line below.
 Fields build their networks from `tts_ebm.networks` and never import `tts_ebm.model`: the
@@ -20,15 +21,18 @@ from tts_ebm.fields.base import Field, FieldValue
 from tts_ebm.fields.energy import EnergyField
 from tts_ebm.fields.timed_energy import TimedEnergyField
 from tts_ebm.fields.velocity import VelocityField
+from tts_ebm.fields.x_prediction import XPredictionField
 from tts_ebm.networks.frame import FrameNetConfig
 
 _REGISTRY: dict[str, type[EnergyField | VelocityField]] = {
     "energy": EnergyField,
     "timed_energy": TimedEnergyField,
     "velocity": VelocityField,
+    "x_prediction": XPredictionField,
 }
 
-__all__ = ["EnergyField", "Field", "FieldValue", "TimedEnergyField", "VelocityField", "as_field",
+__all__ = ["EnergyField", "Field", "FieldValue", "TimedEnergyField", "VelocityField", "XPredictionField",
+           "as_field",
            "build", "names"]
 
 

@@ -49,7 +49,8 @@ class ModelConfig:
     decoder_channels: int = 192
     decoder_kernel: int = 5
     # what the network over frames models (tts_ebm.fields): "energy" (g = grad_x E, time-free),
-    # "velocity" (g = v(x, mu, t), the flow-matching peer) or "timed_energy" (g = grad_x
+    # "velocity" (g = v(x, mu, t), the flow-matching peer), "x_prediction" (the same peer as
+    # v = (x - x_hat) / t, x_hat = mu + f: starts at mu) or "timed_energy" (g = grad_x
     # E(x, mu, t)); frame_* below size the frame network of each of them
     field: str = "energy"
     energy_head: str = "quadratic"  # energy fields: quadratic | scalar (docs/DESIGN.md 3)

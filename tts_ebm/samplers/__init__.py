@@ -13,12 +13,14 @@ from tts_ebm.samplers.base import Sampler, Trace
 from tts_ebm.samplers.euler import Euler
 from tts_ebm.samplers.gd import GradientDescent
 from tts_ebm.samplers.langevin import Langevin
+from tts_ebm.samplers.ve_euler import VEEuler
 
 _REGISTRY: dict[str, type[Sampler]] = {
     "annealed": AnnealedLangevin,
     "euler": Euler,
     "gd": GradientDescent,
     "langevin": Langevin,
+    "ve_euler": VEEuler,
 }
 
 __all__ = ["Sampler", "Trace", "build", "names"]
