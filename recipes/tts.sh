@@ -41,6 +41,10 @@ check_data=true        # stage 1 ends with tts-ebm check-data; faults stop the r
 criteria="delta dsm"   # criteria to train, each with <conf_dir>/<criterion>.yaml (delta dsm fm nce ssm)
 train_args=""          # extra `tts-ebm train` overrides, e.g. "trainer.max_steps=200"
 train_jobs=1           # training runs at a time (CPU: one per core, each on one thread)
+budget_steps=""        # equal training compute: a budget in steps of cost 1 (one delta step),
+                       # each config trains round(budget / its cost) steps (empty: its max_steps)
+step_costs=""          # "config=cost ..." one step's cost relative to delta's, for every config
+                       # in --criteria (benchmarks/step_cost.py measures them)
 
 # Stages 4-7: inference, evaluation, report, listening test
 inference_steps="0 1 2 4 10" # sampler steps K to synthesise and evaluate (0: the prior mean mu alone)
@@ -82,6 +86,7 @@ Options (default):
   --download ("$download") --voice ("$voice") --language ("$language") --n_train ("$n_train")
   --n_val ("$n_val") --n_test ("$n_test") --corpus_args ("$corpus_args") --check_data ($check_data)
   --criteria ("$criteria") --train_args ("$train_args") --train_jobs ($train_jobs)
+  --budget_steps ("$budget_steps") --step_costs ("$step_costs")
   --inference_steps ("$inference_steps") --main_steps ($main_steps) --vocoder ("$vocoder")
   --inference_args ("$inference_args") --eval_args ("$eval_args") --judge_recordings ($judge_recordings)
   --listening_format ($listening_format) --listening_utterances ("$listening_utterances")
@@ -102,7 +107,8 @@ while [ $# -gt 0 ]; do
     name="${name#--}"; name="${name//-/_}"
     case "$name" in
         stage|stop_stage|corpus|nj|python|data_dir|dump_dir|exp_dir|conf_dir|download|voice|\
-        language|corpus_args|check_data|n_train|n_val|n_test|criteria|train_args|train_jobs|inference_steps|main_steps|vocoder|\
+        language|corpus_args|check_data|n_train|n_val|n_test|criteria|train_args|train_jobs|budget_steps|\
+        step_costs|inference_steps|main_steps|vocoder|\
         inference_args|eval_args|judge_recordings|listening_format|listening_utterances)
             printf -v "$name" '%s' "$value" ;;
         *) echo "$0: unknown option --$name (see --help)" >&2; exit 2 ;;
@@ -206,12 +212,25 @@ prepare_test_set() {
     mv "$test_text.tmp" "$test_text"
 }
 
+# Steps of config $1 under --budget_steps: round(budget / cost), the cost from --step_costs.
+budget_max_steps() {
+    local cost
+    cost=$(tr ' ' '\n' <<<"$step_costs" | awk -F= -v c="$1" '$1 == c { print $2 }')
+    [ -n "$cost" ] || { echo "ERROR: --budget_steps: no cost for $1 in --step_costs" >&2; return 1; }
+    awk -v b="$budget_steps" -v c="$cost" 'BEGIN { printf "%d", b / c + 0.5 }'
+}
+
 train_criterion() {
-    local crit=$1 out="$exp_dir/$1/train" resume=()
+    local crit=$1 out="$exp_dir/$1/train" resume=() budget=() steps
     [ -f "$out/checkpoints/last.ckpt" ] && resume=(--resume)
+    if [ -n "$budget_steps" ]; then  # one validation at the end, checkpoints every third
+        steps=$(budget_max_steps "$crit") || return 1
+        budget=("trainer.max_steps=$steps" "trainer.val_every=$steps"
+                "trainer.ckpt_every=$(( (steps + 2) / 3 ))")
+    fi
     # shellcheck disable=SC2086  # train_args is a list of key=value overrides
     tts-ebm train --config "$conf_dir/$crit.yaml" --out "$out" --no-progress "${resume[@]}" \
-        "data.dump_dir=$dump_dir" $train_args
+        "data.dump_dir=$dump_dir" $train_args "${budget[@]}"
 }
 
 synthesize_test_set() {
@@ -259,6 +278,7 @@ if run_stage 3; then
     log "stage 3: training ($criteria), up to $train_jobs runs at a time"
     for crit in $criteria; do
         [ -f "$conf_dir/$crit.yaml" ] || { echo "ERROR: stage 3: no config $conf_dir/$crit.yaml" >&2; exit 1; }
+        [ -z "$budget_steps" ] || budget_max_steps "$crit" >/dev/null || exit 1
     done
     # Runs are independent: on CPU each uses one thread (trainer.cpu_threads), so train_jobs
     # runs share the cores; on a GPU machine keep 1 unless each run has its own GPU.

@@ -17,8 +17,10 @@ RECIPE = REPO / "recipes" / "tts.sh"
 BIN = Path(sys.executable).parent  # the venv that runs the tests also provides tts-ebm
 
 
-def _recipe(tmp: Path, *options: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+def _recipe(tmp: Path, *options: str, shims: Path | None = None) -> subprocess.CompletedProcess:
+    """The recipe on tmp/{data,dump,exp}; commands in `shims` take precedence over the venv's."""
+    path = f"{BIN}{os.pathsep}{os.environ['PATH']}"
+    env = {**os.environ, "PATH": path if shims is None else f"{shims}{os.pathsep}{path}"}
     dirs = ["--data_dir", tmp / "data", "--dump_dir", tmp / "dump", "--exp_dir", tmp / "exp"]
     return subprocess.run(
         ["bash", str(RECIPE), "--corpus", "mini", "--python", sys.executable,
@@ -159,3 +161,37 @@ def test_tiny_recipe_end_to_end(tmp_path: Path) -> None:
     assert again.returncode == 0
     # data, features, test set, train, 2 synth + copy synthesis, reference + copy + 2 evals
     assert again.stdout.count("already done, skipping") == 11
+
+
+def test_budget_steps_give_each_config_its_share_of_equal_compute(tmp_path: Path) -> None:
+    """--budget_steps B trains each config round(B / cost) steps (validation at the end); a
+    config without a cost stops the recipe before any training starts."""
+    shim = tmp_path / "bin" / "tts-ebm"  # records `tts-ebm train`, runs the rest for real
+    shim.parent.mkdir()
+    shim.write_text(f'#!/usr/bin/env bash\nif [ "$1" = train ]; then echo "$*" >> '
+                    f'{tmp_path}/train_calls; exit 0; fi\nexec {BIN / "tts-ebm"} "$@"\n')
+    shim.chmod(0o755)
+    conf = tmp_path / "conf"
+    conf.mkdir()
+    for name in ("delta", "fm", "nce"):
+        (conf / f"{name}.yaml").write_text(TINY_CONFIG)
+    options = ["--stage", "3", "--stop_stage", "3", "--conf_dir", str(conf),
+               "--budget_steps", "600", "--step_costs", "delta=1 fm=0.47 nce=2.8"]
+    result = _recipe(tmp_path, *options, "--criteria", "delta fm nce", shims=shim.parent)
+    assert result.returncode == 0, result.stdout + result.stderr
+    calls = (tmp_path / "train_calls").read_text().splitlines()
+    steps = {re.search(r"/exp/(\w+)/train", c)[1]: re.findall(r"trainer\.\w+=\d+", c)
+             for c in calls}
+    assert steps == {
+        "delta": ["trainer.max_steps=600", "trainer.val_every=600", "trainer.ckpt_every=200"],
+        "fm": ["trainer.max_steps=1277", "trainer.val_every=1277", "trainer.ckpt_every=426"],
+        "nce": ["trainer.max_steps=214", "trainer.val_every=214", "trainer.ckpt_every=72"],
+    }
+    (tmp_path / "train_calls").unlink()
+    missing = _recipe(tmp_path, *options, "--criteria", "delta ssm", shims=shim.parent)
+    assert missing.returncode == 1 and not (tmp_path / "train_calls").exists()
+    assert "no config" in missing.stderr
+    (conf / "ssm.yaml").write_text(TINY_CONFIG)
+    missing = _recipe(tmp_path, *options, "--criteria", "delta ssm", shims=shim.parent)
+    assert missing.returncode == 1 and not (tmp_path / "train_calls").exists()
+    assert "--budget_steps: no cost for ssm in --step_costs" in missing.stderr
