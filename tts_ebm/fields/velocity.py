@@ -9,6 +9,8 @@ The output layer is zero-initialised: training starts from v = 0.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import torch
 from torch import Tensor, nn
 
@@ -21,6 +23,7 @@ class VelocityField(Field):
     """v(x, mu, t) (B, D, T) from `FrameNetwork` with a time embedding."""
 
     has_energy = False
+    description: ClassVar[str] = "a velocity field"  # in error messages
 
     def __init__(self, frame: FrameNetConfig) -> None:
         super().__init__()
@@ -39,14 +42,18 @@ class VelocityField(Field):
             "model.field: energy, or the fm/delta criterion and the euler/gd sampler"
         )
 
+    def velocity(self, x: Tensor, mu: Tensor, mask: Tensor, t: Tensor) -> Tensor:
+        """v(x, mu, t) (B, D, T) before masking: the network's output itself."""
+        return self.network.frames(x, mu, mask, t)
+
     def evaluate(
         self, x: Tensor, mu: Tensor, mask: Tensor, t: Tensor | None = None, *,
         differentiable: bool = False,
     ) -> FieldValue:
         if t is None:
-            raise ValueError("a velocity field needs the path time t (B,)")
+            raise ValueError(f"{self.description} needs the path time t (B,)")
         with torch.set_grad_enabled(differentiable):
-            vector = self.network.frames(x.detach(), mu, mask, t) * mask
+            vector = self.velocity(x.detach(), mu, mask, t) * mask
         if not differentiable:
             vector = vector.detach()
         energy = torch.full((x.shape[0],), float("nan"), dtype=x.dtype, device=x.device)

@@ -16,10 +16,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-import torch
 from torch import Tensor
 
-from tts_ebm.fields.base import FieldValue
 from tts_ebm.fields.velocity import VelocityField
 
 
@@ -27,19 +25,9 @@ class XPredictionField(VelocityField):
     """v(x, mu, t) = (x - mu - f(x, mu, t)) / max(t, T_MIN), f the zero-initialised network."""
 
     T_MIN: ClassVar[float] = 0.05
+    description: ClassVar[str] = "an x-prediction field"
 
-    def evaluate(
-        self, x: Tensor, mu: Tensor, mask: Tensor, t: Tensor | None = None, *,
-        differentiable: bool = False,
-    ) -> FieldValue:
-        if t is None:
-            raise ValueError("an x-prediction field needs the path time t (B,)")
-        x = x.detach()
-        with torch.set_grad_enabled(differentiable):
-            x_hat = mu + self.network.frames(x, mu, mask, t)
-            scale = t.reshape(-1).expand(x.shape[0]).clamp_min(self.T_MIN).view(-1, 1, 1)
-            vector = (x - x_hat) / scale * mask
-        if not differentiable:
-            vector = vector.detach()
-        energy = torch.full((x.shape[0],), float("nan"), dtype=x.dtype, device=x.device)
-        return FieldValue(vector=vector, energy=energy)
+    def velocity(self, x: Tensor, mu: Tensor, mask: Tensor, t: Tensor) -> Tensor:
+        x_hat = mu + self.network.frames(x, mu, mask, t)
+        scale = t.reshape(-1).expand(x.shape[0]).clamp_min(self.T_MIN).view(-1, 1, 1)
+        return (x - x_hat) / scale
