@@ -1,11 +1,12 @@
 """The contest of issue 12: energy (delta, dsm) against the velocity-field peer (fm) at equal size,
-equal training steps and equal acoustic-model wall time.
+equal training compute and equal acoustic-model wall time.
 
 On one feature dump, in one run on one machine:
 1. checks that the configs <conf-dir>/<criterion>.yaml give acoustic models of equal parameter
    count (within --param-tolerance of the first criterion's; fails otherwise);
 2. trains each for the same --steps (`tts-ebm train`, overrides data.dump_dir and
-   trainer.max_steps);
+   trainer.max_steps), or reads the runs of --exp-dir as they were trained (the recipe's
+   --budget_steps gives each its share of equal compute: the table states each one's steps);
 3. times the acoustic model alone (text encoder, durations, K steps of the checkpoint's sampler)
    on every test utterance, all systems and K interleaved in one process with
    torch.set_num_threads(--threads), best of --repeats passes;
@@ -13,7 +14,8 @@ On one feature dump, in one run on one machine:
    it (`tts-ebm evaluate`: WER, DNSMOS P.808, mel_fd against the dump's mels, MCD with
    --test-ref);
 5. writes OUT/contest.json, OUT/CONTEST.md (every row; per metric the best K of each system;
-   whether delta reaches fm's K=10 quality at <= 0.6x its wall time) and OUT/contest.png
+   equal-time pairs: each system at its --chosen K, or every K of the first system, against
+   every other system at the K whose acoustic wall time is nearest) and OUT/contest.png
    (quality against acoustic-model wall time, 95 % intervals).
 Finished steps are kept (train_summary.json, .done markers, the timings in contest.json unless
 --retime): rerunning continues. A recipe's experiment folder has the same layout
@@ -29,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import shlex
 import subprocess
 import sys
@@ -46,7 +49,6 @@ from tts_ebm.training.config import load_config
 
 SAMPLE_RATE, HOP = 22050, 256
 METRICS = pick("wer", "dnsmos_p808", "mel_fd", "mcd_db")  # labels, units, directions: the table
-GOAL_RATIO = 0.6  # issue 12: delta at fm's K=10 quality in <= 0.6x fm's K=10 wall time
 
 
 def tts_ebm(*args: str) -> None:
@@ -131,7 +133,7 @@ def time_acoustic_models(
     return best
 
 
-def saved_timings(path: Path, names: list[str], ks: list[int], steps: int,
+def saved_timings(path: Path, names: list[str], ks: list[int], steps: dict[str, int],
                   threads: int) -> dict[tuple[str, int], dict[str, float]] | None:
     """The timings of an earlier run of the same contest (systems, K, steps, threads), if any."""
     if not path.is_file():
@@ -165,28 +167,27 @@ def best_rows(rows: list[dict], names: list[str]) -> list[str]:
     return lines
 
 
-def goal_lines(rows: list[dict]) -> list[str]:
-    """Does delta reach fm's K=10 quality at <= GOAL_RATIO of fm's K=10 wall time?"""
-    anchor = next((r for r in rows if r["system"] == "fm" and r["K"] == 10), None)
-    if anchor is None or not any(r["system"] == "delta" for r in rows):
-        return ["(goal check needs delta and fm at K=10)"]
-    lines = []
-    for metric in METRICS:
-        key = metric.key
-        if anchor.get(key) is None:
-            continue
-        goal = metric.format(anchor[key])
-        reaching = [r for r in rows if r["system"] == "delta" and r.get(key) is not None
-                    and metric.rank(r[key]) >= metric.rank(anchor[key])]
-        if not reaching:
-            lines.append(f"- {metric.header}: delta does not reach fm K=10 ({goal}) at any K")
-            continue
-        fastest = min(reaching, key=lambda r: r["wall_s"])
-        ratio = fastest["wall_s"] / anchor["wall_s"]
-        verdict = "meets" if ratio <= GOAL_RATIO else "misses"
-        lines.append(f"- {metric.header}: delta K={fastest['K']} ({metric.format(fastest[key])}) "
-                     f"reaches fm K=10 ({goal}) at {ratio:.2f}x its wall time: {verdict} the "
-                     f"<= {GOAL_RATIO}x goal (point estimates; see the intervals above)")
+def equal_time_lines(rows: list[dict], names: list[str], chosen: dict[str, int]) -> list[str]:
+    """Pairs at equal acoustic-model time: each system at its chosen K (every K of the first
+    system when none is chosen) against every other system at the K whose wall time is nearest
+    (in ratio). Point estimates with their 95 % intervals; neither side at its worst K."""
+    by_system = {name: [r for r in rows if r["system"] == name] for name in names}
+    anchors = ([r for name, k in chosen.items() for r in by_system.get(name, []) if r["K"] == k]
+               if chosen else by_system.get(names[0], []))
+    lines = ["| system | K | wall s | peer | K | wall s | "
+             + " | ".join(f"{m.header}: system / peer" for m in METRICS) + " |",
+             "|---|---|---|---|---|---|" + "---|" * len(METRICS)]
+    for anchor in anchors:
+        for name in names:
+            if name == anchor["system"] or not by_system[name]:
+                continue
+            peer = min(by_system[name],
+                       key=lambda r: abs(math.log(max(r["wall_s"], 1e-9) / max(anchor["wall_s"], 1e-9))))
+            cells = [f"{fmt(m, anchor.get(m.key), anchor.get(m.key + '_ci95'))} / "
+                     f"{fmt(m, peer.get(m.key), peer.get(m.key + '_ci95'))}" for m in METRICS]
+            lines.append(f"| {anchor['system']} | {anchor['K']} | {anchor['wall_s']:.3f} | "
+                         f"{name} | {peer['K']} | {peer['wall_s']:.3f} | " + " | ".join(cells)
+                         + " |")
     return lines
 
 
@@ -243,6 +244,18 @@ def plot(rows: list[dict], names: list[str], ceiling: dict[str, float], path: Pa
     plt.close(fig)
 
 
+def parse_chosen(pairs: list[str], names: list[str], ks: list[int]) -> dict[str, int]:
+    """--chosen SYSTEM=K pairs; UserInputError names a system or K that is not in the contest."""
+    chosen = {}
+    for pair in pairs:
+        name, _, k = pair.partition("=")
+        if name not in names or not k.isdigit() or int(k) not in ks:
+            raise UserInputError(f"--chosen {pair!r}: want SYSTEM=K with SYSTEM one of {names} "
+                                 f"and K one of {ks}")
+        chosen[name] = int(k)
+    return chosen
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dump", type=Path, required=True,
@@ -253,11 +266,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--criteria", nargs="+", default=["delta", "dsm", "fm"],
                         help="systems, the first is the size reference (default: %(default)s)")
     parser.add_argument("--steps", type=int, default=None,
-                        help="training steps, the same for every system (default: every system "
-                        "is already trained in --exp-dir; their equal step count is read)")
+                        help="train the systems not yet trained for this many steps each "
+                        "(default: every system is already trained in --exp-dir, with the "
+                        "steps it was given)")
     parser.add_argument("--exp-dir", type=Path, default=None,
                         help="folder of <criterion>/train, synth_K<k>, eval_K<k> (default: --out; "
                         "a recipe's exp folder reuses its runs)")
+    parser.add_argument("--chosen", nargs="+", default=[], metavar="SYSTEM=K",
+                        help="each system's chosen K (on a tuning set), anchors of the "
+                        "equal-time pairs (default: every K of the first system)")
     parser.add_argument("--ks", type=int, nargs="+", default=[1, 2, 4, 10],
                         help="sampler steps K to synthesise (default: %(default)s)")
     parser.add_argument("--test-ref", type=Path, default=None,
@@ -287,6 +304,7 @@ def main(argv: list[str] | None = None) -> int:
         raise UserInputError("--repeats must be >= 1")
     out, names = args.out, args.criteria
     exp = args.exp_dir or out
+    chosen = parse_chosen(args.chosen, names, args.ks)
 
     counts = parameter_counts(args.conf_dir, names, args.param_tolerance)
     print("parameters:", {n: f"{c['params']:,} ({c['field']})" for n, c in counts.items()})
@@ -307,13 +325,7 @@ def main(argv: list[str] | None = None) -> int:
                     f"trainer.max_steps={args.steps}", *args.train_args)
         trained_steps[name] = json.loads(summary.read_text(encoding="utf-8"))["steps"]
         checkpoints[name] = train_dir / "checkpoints" / "last.ckpt"
-    steps = args.steps or trained_steps[names[0]]
-    unequal = {name: n for name, n in trained_steps.items() if n != steps}
-    if unequal:
-        raise UserInputError(f"the systems must be trained for the same {steps} steps; "
-                             f"{unequal} differ: retrain them or use another --exp-dir")
-
-    timings = saved_timings(out / "contest.json", names, args.ks, steps, args.threads)
+    timings = saved_timings(out / "contest.json", names, args.ks, trained_steps, args.threads)
     if timings is None or args.retime:
         timings = time_acoustic_models(checkpoints, [text for _, text in test], args.ks,
                                        args.threads, args.repeats)
@@ -334,28 +346,29 @@ def main(argv: list[str] | None = None) -> int:
                         str(test_text), "--reference-mels", str(args.dump / "mels"), "--out",
                         str(eval_dir / "metrics.json"), "--no-progress", *args.eval_args)
             metrics = json.loads((eval_dir / "metrics.json").read_text(encoding="utf-8"))
-            row = {"system": name, "K": k, **counts[name], **timings[(name, k)]}
+            row = {"system": name, "K": k, "steps": trained_steps[name], **counts[name],
+                   **timings[(name, k)]}
             for metric in METRICS:
                 row[metric.key], row[metric.key + "_ci95"] = summary_value(metrics, metric.key)
             rows.append(row)
 
     ceiling = read_ceiling(exp)
     (out / "contest.json").write_text(json.dumps(
-        {"steps": steps, "threads": args.threads, "test_utterances": len(test),
+        {"steps": trained_steps, "threads": args.threads, "test_utterances": len(test),
          "copy_synthesis": ceiling,
          "dump": str(args.dump), "rows": rows}, indent=2) + "\n", encoding="utf-8")
-    header = ["| system | field | params | K | acoustic wall s | RTF | "
+    header = ["| system | field | params | training steps | K | acoustic wall s | RTF | "
               + " | ".join(metric.header for metric in METRICS) + " |",
-              "|---|---|---|---|---|---|" + "---|" * len(METRICS)]
-    table = [f"| {r['system']} | {r['field']} | {r['params']:,} | {r['K']} | {r['wall_s']:.3f} "
-             f"| {r['rtf']:.4f} | "
+              "|---|---|---|---|---|---|---|" + "---|" * len(METRICS)]
+    table = [f"| {r['system']} | {r['field']} | {r['params']:,} | {r['steps']} | {r['K']} "
+             f"| {r['wall_s']:.3f} | {r['rtf']:.4f} | "
              + " | ".join(fmt(m, r[m.key], r[m.key + "_ci95"]) for m in METRICS) + " |"
              for r in rows]
     if ceiling:
-        table.insert(0, "| copy synthesis (ceiling) | – | – | – | – | – | "
+        table.insert(0, "| copy synthesis (ceiling) | – | – | – | – | – | – | "
                      + " | ".join(fmt(m, ceiling.get(m.key), None) for m in METRICS) + " |")
     report = [
-        f"# Contest: {', '.join(names)} at {steps} training steps each",
+        f"# Contest: {', '.join(names)}",
         "",
         (f"Dump {args.dump}, {len(test)} test utterances; acoustic-model wall time on CPU with "
          f"{args.threads} threads, best of {args.repeats} passes, whole test set. "
@@ -363,8 +376,10 @@ def main(argv: list[str] | None = None) -> int:
         "",
         *header, *table, "",
         "## Best K per metric", "", *best_rows(rows, names), "",
-        f"## Goal: delta at fm's K=10 quality in <= {GOAL_RATIO}x its wall time", "",
-        *goal_lines(rows), "",
+        "## At equal acoustic-model time", "",
+        ("Each system at its chosen K" if chosen else f"Every K of {names[0]}")
+        + " against every other system at the K of nearest wall time.", "",
+        *equal_time_lines(rows, names, chosen), "",
         "![quality vs wall time](contest.png)", "",
     ]
     (out / "CONTEST.md").write_text("\n".join(report), encoding="utf-8")

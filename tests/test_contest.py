@@ -40,19 +40,24 @@ def test_the_mini_configs_are_equal_in_size_and_a_wider_one_is_refused(tmp_path)
         contest.parameter_counts(tmp_path, ["delta", "fm"], 0.10)
 
 
-def test_goal_takes_the_fastest_delta_that_reaches_fm_at_ten_steps():
+def test_equal_time_pairs_take_the_peer_at_the_nearest_wall_time():
     rows = [row("fm", 10, 10.0, wer=0.40, p808=3.0), row("fm", 1, 1.0, wer=0.6, p808=2.5),
-            row("delta", 1, 3.0, wer=0.45, p808=3.1), row("delta", 2, 5.0, wer=0.39, p808=3.2),
-            row("delta", 4, 8.0, wer=0.35, p808=3.3)]
-    lines = contest.goal_lines(rows)
-    wer, p808 = lines
-    assert "delta K=2 (39.0) reaches fm K=10 (40.0) at 0.50x" in wer and "meets" in wer
-    assert "delta K=1 (3.10) reaches fm K=10 (3.00) at 0.30x" in p808 and "meets" in p808
-    rows[3]["wer"] = 0.41  # now only K=4 reaches fm's WER, at 0.8x its time
-    assert "K=4" in contest.goal_lines(rows)[0] and "misses" in contest.goal_lines(rows)[0]
-    rows[4]["wer"] = 0.5
-    assert "does not reach" in contest.goal_lines(rows)[0]
-    assert contest.goal_lines(rows[2:]) == ["(goal check needs delta and fm at K=10)"]
+            row("fm", 4, 4.0, wer=0.45, p808=2.8),
+            row("delta", 1, 3.0, wer=0.45, p808=3.1), row("delta", 2, 5.0, wer=0.39, p808=3.2)]
+    every_k = contest.equal_time_lines(rows, ["delta", "fm"], {})
+    # delta K=1 (3.0 s) meets fm K=4 (4.0 s: ratio 1.33, nearer than 1 s at 3x); K=2 (5.0 s) too
+    assert every_k[2].startswith("| delta | 1 | 3.000 | fm | 4 | 4.000 | 45.0 ± 5.0 / 45.0 ± 5.0 |")
+    assert every_k[3].startswith("| delta | 2 | 5.000 | fm | 4 | 4.000 | 39.0 ± 5.0 / 45.0 ± 5.0 |")
+    assert len(every_k) == 4
+    chosen = contest.equal_time_lines(rows, ["delta", "fm"], {"delta": 2, "fm": 10})
+    assert [line.split(" | ")[:6] for line in chosen[2:]] == [
+        ["| delta", "2", "5.000", "fm", "4", "4.000"],
+        ["| fm", "10", "10.000", "delta", "2", "5.000"]]
+    assert contest.parse_chosen(["delta=2", "fm=10"], ["delta", "fm"], [1, 2, 10]) == {
+        "delta": 2, "fm": 10}
+    for bad in ("dsm=2", "delta=3", "delta"):
+        with pytest.raises(UserInputError, match="--chosen"):
+            contest.parse_chosen([bad], ["delta", "fm"], [1, 2, 10])
 
 
 def test_best_rows_pick_the_best_point_estimate_per_direction():
@@ -68,15 +73,16 @@ def test_best_rows_pick_the_best_point_estimate_per_direction():
 
 def test_saved_timings_are_reused_only_for_the_same_contest(tmp_path):
     path = tmp_path / "contest.json"
-    assert contest.saved_timings(path, ["delta"], [1], 100, 2) is None
+    steps = {"delta": 100, "fm": 213}
+    assert contest.saved_timings(path, ["delta"], [1], steps, 2) is None
     timing = {"wall_s": 2.0, "audio_s": 100.0, "rtf": 0.02}
-    path.write_text(json.dumps({"steps": 100, "threads": 2, "rows": [
+    path.write_text(json.dumps({"steps": steps, "threads": 2, "rows": [
         {"system": "delta", "K": 1, **timing}, {"system": "fm", "K": 1, **timing}]}))
-    assert contest.saved_timings(path, ["delta", "fm"], [1], 100, 2) == {
+    assert contest.saved_timings(path, ["delta", "fm"], [1], steps, 2) == {
         ("delta", 1): timing, ("fm", 1): timing}
-    assert contest.saved_timings(path, ["delta"], [1, 2], 100, 2) is None  # K=2 never timed
-    assert contest.saved_timings(path, ["delta"], [1], 200, 2) is None  # other training
-    assert contest.saved_timings(path, ["delta"], [1], 100, 1) is None  # other threads
+    assert contest.saved_timings(path, ["delta"], [1, 2], steps, 2) is None  # K=2 never timed
+    assert contest.saved_timings(path, ["delta"], [1], {**steps, "fm": 200}, 2) is None  # retrained
+    assert contest.saved_timings(path, ["delta"], [1], steps, 1) is None  # other threads
 
 
 def test_ceiling_is_the_copy_synthesis_means(tmp_path):
