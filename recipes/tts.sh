@@ -250,7 +250,7 @@ copy_synthesis() {
     local voc=()
     [ -n "$vocoder" ] && voc=(--vocoder "$vocoder")
     tts-ebm vocode --mels "$dump_dir/mels" --ids "$test_text" --out "$copy_synthesis_dir/synth" \
-        "${voc[@]}" --no-progress
+        "${voc[@]}"
 }
 
 # evaluate_test_set OUT_JSON OPTIONS... : tts-ebm evaluate with the test texts (WER) and eval_args
@@ -258,7 +258,7 @@ evaluate_test_set() {
     local out=$1
     shift
     # shellcheck disable=SC2086  # eval_args is a list of options
-    tts-ebm evaluate "$@" --text-file "$test_text" --out "$out" --workers "$nj" --no-progress \
+    tts-ebm evaluate "$@" --text-file "$test_text" --out "$out" --workers "$nj" \
         --reference-features "$reference_dir/features" $eval_args
 }
 
