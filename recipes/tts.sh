@@ -153,7 +153,8 @@ run_unit() {
     set -e
     if [ "$status" -ne 0 ]; then
         echo "ERROR: stage $stage_no ($name) failed (exit $status); see the log: $log_file" >&2
-        tail -n 20 "$log_file" | sed 's/^/  | /' >&2
+        # a progress bar's line holds every update after a \r: keep the last, as a terminal does
+        tail -n 20 "$log_file" | sed 's/.*\r//; s/^/  | /' >&2
         exit 1
     fi
     mkdir -p "$(dirname "$done_file")"

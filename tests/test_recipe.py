@@ -195,3 +195,18 @@ def test_budget_steps_give_each_config_its_share_of_equal_compute(tmp_path: Path
     missing = _recipe(tmp_path, *options, "--criteria", "delta ssm", shims=shim.parent)
     assert missing.returncode == 1 and not (tmp_path / "train_calls").exists()
     assert "--budget_steps: no cost for ssm in --step_costs" in missing.stderr
+
+
+def test_a_failed_unit_shows_its_progress_bar_as_a_terminal_would(tmp_path: Path) -> None:
+    shim = tmp_path / "bin" / "tts-ebm"  # a training run that draws a bar, then fails
+    shim.parent.mkdir()
+    shim.write_text(f'#!/usr/bin/env bash\nif [ "$1" = train ]; then printf "train 1/3\\rtrain '
+                    f'2/3\\rtrain 3/3\\nout of memory\\n"; exit 1; fi\nexec {BIN / "tts-ebm"} "$@"\n')
+    shim.chmod(0o755)
+    (tmp_path / "conf").mkdir()
+    (tmp_path / "conf" / "delta.yaml").write_text(TINY_CONFIG)
+    result = _recipe(tmp_path, "--stage", "3", "--stop_stage", "3", "--criteria", "delta",
+                     "--conf_dir", str(tmp_path / "conf"), shims=shim.parent)
+    assert result.returncode == 1
+    assert "  | train 3/3\n  | out of memory\n" in result.stderr
+    assert "1/3" not in result.stderr
