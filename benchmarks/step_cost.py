@@ -68,20 +68,23 @@ def ssm_jvp_loss(net: fields.Field, x: torch.Tensor, mu: torch.Tensor,
     return (-(hv * v).sum() + 0.5 * ((grad * mask) ** 2).sum()) / n
 
 
-def recipe_setting(conf_dir: Path, method: str) -> tuple[str, dict[str, Any]]:
-    """(model.field, criterion options) of <conf_dir>/<method>.yaml; the energy field and the
-    registry defaults for the baselines and for criteria without a config there."""
+def recipe_setting(conf_dir: Path, method: str) -> tuple[str, str, dict[str, Any]]:
+    """(model.field, criterion name, its options) of <conf_dir>/<method>.yaml (a config such as
+    fm_xpred names its criterion); for the baselines, and for a criterion without a config
+    there, the energy field and the registry defaults."""
     path = conf_dir / f"{method}.yaml"
     if method in (BASELINE, SSM_JVP) or not path.is_file():
-        return "energy", {}
+        return "energy", method, {}
     config = load_config(path)
-    return config.model.get("field", "energy"), dict(config.criterion.options)
+    return (config.model.get("field", "energy"), config.criterion.name,
+            dict(config.criterion.options))
 
 
-def make_step(method: str, field: fields.Field, options: dict[str, Any], x: torch.Tensor,
-              mu: torch.Tensor, mask: torch.Tensor) -> Callable[[], None]:
+def make_step(method: str, criterion_name: str, field: fields.Field, options: dict[str, Any],
+              x: torch.Tensor, mu: torch.Tensor, mask: torch.Tensor) -> Callable[[], None]:
     """One training step of `method` on fixed inputs, gradients cleared first."""
-    criterion = None if method in (BASELINE, SSM_JVP) else criteria.build(method, **options)
+    criterion = (None if method in (BASELINE, SSM_JVP)
+                 else criteria.build(criterion_name, **options))
 
     def step() -> None:
         field.zero_grad(set_to_none=True)
@@ -104,7 +107,7 @@ def measure(size: str, method: str, batch: int, frames: int, warmup: int, repeat
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     cfg = ModelConfig.preset(size)
-    field_name, options = recipe_setting(conf_dir, method)
+    field_name, criterion_name, options = recipe_setting(conf_dir, method)
     field = fields.build(field_name, cfg.frame_network(), cfg.energy_head)
     # Output layers start at zero; use a trained-like non-zero one so that every layer takes
     # part in the backward pass.
@@ -113,7 +116,7 @@ def measure(size: str, method: str, batch: int, frames: int, warmup: int, repeat
     mu = torch.randn(batch, cfg.n_mels, frames, requires_grad=True)
     mask = torch.ones(batch, 1, frames)
     mask[-1, :, frames * 3 // 4:] = 0  # one padded segment, as in real batches
-    step = make_step(method, field, options, x, mu, mask)
+    step = make_step(method, criterion_name, field, options, x, mu, mask)
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     for _ in range(warmup):
         step()
@@ -155,8 +158,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", nargs="+", default=["tiny", "ljspeech"], choices=CONFIGS)
     parser.add_argument("--criteria", nargs="+", default=None,
-                        help=f"default: all registered ({', '.join(criteria.names())}) and "
-                        f"{SSM_JVP}; {REFERENCE} is always measured")
+                        help=f"criteria or configs of --conf-dir (e.g. fm_xpred); default: "
+                        f"all registered ({', '.join(criteria.names())}) and {SSM_JVP}; "
+                        f"{REFERENCE} is always measured")
     parser.add_argument("--conf-dir", type=Path, default=ROOT / "egs" / "mini" / "conf",
                         help="<criterion>.yaml: each criterion's field and options "
                         "(default: %(default)s)")
