@@ -31,9 +31,8 @@ _REGISTRY: dict[str, type[EnergyField | VelocityField]] = {
     "x_prediction": XPredictionField,
 }
 
-__all__ = ["EnergyField", "Field", "FieldValue", "TimedEnergyField", "VelocityField", "XPredictionField",
-           "as_field",
-           "build", "names"]
+__all__ = ["EnergyField", "Field", "FieldValue", "TimedEnergyField", "VelocityField",
+           "XPredictionField", "as_field", "build", "names"]
 
 
 def names() -> list[str]:
