@@ -45,6 +45,11 @@ budget_steps=""        # equal training compute: a budget in steps of cost 1 (on
                        # each config trains round(budget / its cost) steps (empty: its max_steps)
 step_costs=""          # "config=cost ..." one step's cost relative to delta's, for every config
                        # in --criteria (benchmarks/step_cost.py measures them)
+chosen=""              # folder of settings chosen on the tune set (benchmarks/tune.py's OUT/chosen):
+                       # per config <config>.train_args (training overrides), <config>.steps (its K)
+                       # and <config>.sampler_args (synthesize options). Stages 3-8 use them and
+                       # synthesise and judge K = 0 and the chosen K only; <name>_seed<N> (the same
+                       # system, another training seed) takes <name>'s choices
 
 # Stages 4-7: inference, evaluation, report, listening test
 inference_steps="0 1 2 4 10" # sampler steps K to synthesise and evaluate (0: the prior mean mu alone)
@@ -62,7 +67,8 @@ Stages:
   1 data        prepare the corpus and its manifests, then tts-ebm check-data on them (a
                 fault stops here with a report naming each utterance; --check_data false skips)
   2 features    tts-ebm prepare features; test-set text file and reference wav folder
-  3 train       one tts-ebm train run per criterion (resumes from last.ckpt)
+  3 train       one tts-ebm train run per criterion (resumes from last.ckpt); with --chosen,
+                each with its chosen training overrides
   4 synthesize  test set for every criterion and K in --inference_steps (wavs and mels), and
                 the copy synthesis: the test set's reference mels through the same --vocoder
   5 evaluate    tts-ebm evaluate for every criterion and K, the copy synthesis and (unless
@@ -86,7 +92,7 @@ Options (default):
   --download ("$download") --voice ("$voice") --language ("$language") --n_train ("$n_train")
   --n_val ("$n_val") --n_test ("$n_test") --corpus_args ("$corpus_args") --check_data ($check_data)
   --criteria ("$criteria") --train_args ("$train_args") --train_jobs ($train_jobs)
-  --budget_steps ("$budget_steps") --step_costs ("$step_costs")
+  --budget_steps ("$budget_steps") --step_costs ("$step_costs") --chosen ("$chosen")
   --inference_steps ("$inference_steps") --main_steps ($main_steps) --vocoder ("$vocoder")
   --inference_args ("$inference_args") --eval_args ("$eval_args") --judge_recordings ($judge_recordings)
   --listening_format ($listening_format) --listening_utterances ("$listening_utterances")
@@ -108,7 +114,7 @@ while [ $# -gt 0 ]; do
     case "$name" in
         stage|stop_stage|corpus|nj|python|data_dir|dump_dir|exp_dir|conf_dir|download|voice|\
         language|corpus_args|check_data|n_train|n_val|n_test|criteria|train_args|train_jobs|budget_steps|\
-        step_costs|inference_steps|main_steps|vocoder|\
+        step_costs|chosen|inference_steps|main_steps|vocoder|\
         inference_args|eval_args|judge_recordings|listening_format|listening_utterances)
             printf -v "$name" '%s' "$value" ;;
         *) echo "$0: unknown option --$name (see --help)" >&2; exit 2 ;;
@@ -221,6 +227,25 @@ budget_max_steps() {
     awk -v b="$budget_steps" -v c="$cost" 'BEGIN { printf "%d", b / c + 0.5 }'
 }
 
+# chosen_setting CONFIG KIND: the content of the --chosen file of CONFIG (train_args, steps or
+# sampler_args); a <name>_seed<N> config reads <name>'s. Empty without --chosen.
+chosen_setting() {
+    [ -n "$chosen" ] || return 0
+    local file="$chosen/${1%_seed*}.$2"
+    [ -f "$file" ] || { echo "ERROR: --chosen: no $file (run benchmarks/tune.py for ${1%_seed*})" >&2; return 1; }
+    cat "$file"
+}
+
+# The K synthesised and judged for config $1: 0 and its chosen K, or --inference_steps.
+steps_of() {
+    if [ -n "$chosen" ]; then echo "0 $(chosen_setting "$1" steps)"; else echo "$inference_steps"; fi
+}
+
+# The K of config $1 in the listening test and the samples page: its chosen K, or --main_steps.
+main_steps_of() {
+    if [ -n "$chosen" ]; then chosen_setting "$1" steps; else echo "$main_steps"; fi
+}
+
 train_criterion() {
     local crit=$1 out="$exp_dir/$1/train" resume=() budget=() steps
     [ -f "$out/checkpoints/last.ckpt" ] && resume=(--resume)
@@ -229,9 +254,11 @@ train_criterion() {
         budget=("trainer.max_steps=$steps" "trainer.val_every=$steps"
                 "trainer.ckpt_every=$(( (steps + 2) / 3 ))")
     fi
-    # shellcheck disable=SC2086  # train_args is a list of key=value overrides
+    local chosen_args
+    chosen_args=$(chosen_setting "$crit" train_args) || return 1
+    # shellcheck disable=SC2086  # train_args and chosen_args are lists of key=value overrides
     tts-ebm train --config "$conf_dir/$crit.yaml" --out "$out" --no-progress "${resume[@]}" \
-        "data.dump_dir=$dump_dir" $train_args "${budget[@]}"
+        "data.dump_dir=$dump_dir" $train_args $chosen_args "${budget[@]}"
 }
 
 synthesize_test_set() {
@@ -239,11 +266,13 @@ synthesize_test_set() {
     [ -n "$vocoder" ] && voc=(--vocoder "$vocoder")
     # shellcheck disable=SC2086  # inference_args is a list of options
     # K = 0 with temperature 0 is the prior mean mu alone: the baseline the energy must beat.
-    local prior=()
+    local prior=() sampler=""
     [ "$k" -eq 0 ] && prior=(--temperature 0)
+    [ "$k" -eq 0 ] || sampler=$(chosen_setting "$crit" sampler_args) || return 1
+    # shellcheck disable=SC2086  # sampler is a list of options
     tts-ebm synthesize --checkpoint "$exp_dir/$crit/train/checkpoints/last.ckpt" \
         --text-file "$test_text" --out "$out" --steps "$k" --seed 0 --save-mel "${voc[@]}" \
-        "${prior[@]}" $inference_args
+        "${prior[@]}" $sampler $inference_args
 }
 
 # The ceiling of every acoustic model with this vocoder: the test set's reference mels vocoded.
@@ -280,6 +309,7 @@ if run_stage 3; then
     for crit in $criteria; do
         [ -f "$conf_dir/$crit.yaml" ] || { echo "ERROR: stage 3: no config $conf_dir/$crit.yaml" >&2; exit 1; }
         [ -z "$budget_steps" ] || budget_max_steps "$crit" >/dev/null || exit 1
+        chosen_setting "$crit" steps >/dev/null || exit 1
     done
     # Runs are independent: on CPU each uses one thread (trainer.cpu_threads), so train_jobs
     # runs share the cores; on a GPU machine keep 1 unless each run has its own GPU.
@@ -296,11 +326,12 @@ if run_stage 4; then
     # faster on 2 threads than on 1, where 3 one-thread units left a core idle for the whole
     # third unit. Many units (the bench's 16) run --nj at a time on one thread each: the idle
     # tail is then short, and writing each clip's wav, mel and image does not use a 2nd thread.
-    n_units=$(( $(wc -w <<<"$criteria") * $(wc -w <<<"$inference_steps") + 1 ))
+    n_units=1
+    for crit in $criteria; do n_units=$((n_units + $(steps_of "$crit" | wc -w))); done
     synth_jobs=1
     if [ "$n_units" -ge $((2 * nj)) ]; then synth_jobs=$nj; export OMP_NUM_THREADS=1; fi
     for crit in $criteria; do
-        for k in $inference_steps; do
+        for k in $(steps_of "$crit"); do
             start_unit "$synth_jobs" run_unit 4 "synth_${crit}_K$k" \
                 "$exp_dir/$crit/synth_K$k/.done" synthesize_test_set "$crit" "$k"
         done
@@ -323,7 +354,7 @@ if run_stage 5; then
         evaluate_test_set "$copy_synthesis_dir/eval/metrics.json" --reference "$test_ref" \
         --synthesized "$copy_synthesis_dir/synth"
     for crit in $criteria; do
-        for k in $inference_steps; do
+        for k in $(steps_of "$crit"); do
             run_unit 5 "eval_${crit}_K$k" "$exp_dir/$crit/eval_K$k/.done" \
                 evaluate_test_set "$exp_dir/$crit/eval_K$k/metrics.json" --reference "$test_ref" \
                 --synthesized "$exp_dir/$crit/synth_K$k" --reference-mels "$dump_dir/mels"
@@ -343,7 +374,9 @@ if run_stage 7; then
     log "stage 7: listening-test export"
     if tts-ebm export-listening-test --help >/dev/null 2>&1; then
         systems=()
-        for crit in $criteria; do systems+=(--system "$crit=$exp_dir/$crit/synth_K$main_steps"); done
+        for crit in $criteria; do
+            systems+=(--system "$crit=$exp_dir/$crit/synth_K$(main_steps_of "$crit")")
+        done
         # the prior mean alone (K = 0) as a condition too, when it was synthesised: what the
         # energy steps add is what the listeners judge
         first=${criteria%% *}
@@ -366,7 +399,8 @@ if run_stage 8; then
     rm -f "$exp_dir/samples/.done"  # derived from stages 4-6 and cheap: always regenerated
     run_unit 8 samples_page "$exp_dir/samples/.done" \
         tts-ebm samples-page --exp-dir "$exp_dir" --out "$exp_dir/samples" --reference "$test_ref" \
-        --texts "$test_text" --steps 0 "$main_steps" --no-progress
+        --texts "$test_text" --steps 0 $(for c in $criteria; do main_steps_of "$c"; done | sort -nu) \
+        --no-progress
     log "stage 8: open $exp_dir/samples/index.html in a browser"
 fi
 
@@ -374,11 +408,15 @@ if run_stage 9; then
     contest_ks=$(for k in $inference_steps; do [ "$k" -gt 0 ] && echo "$k"; done | xargs)
     if [[ " $criteria " == *" fm "* ]] && [ "$(wc -w <<<"$criteria")" -gt 1 ] && [ -n "$contest_ks" ]; then
         log "stage 9: contest of $criteria at K in ($contest_ks)"
+        contest_chosen=()  # each system at its chosen K against the others at equal time
+        [ -z "$chosen" ] || for crit in $criteria; do
+            contest_chosen+=("$crit=$(main_steps_of "$crit")"); done
         # shellcheck disable=SC2086  # criteria and contest_ks are lists
         run_unit 9 contest "$exp_dir/contest/.done" \
             "$python" "$recipes_dir/../benchmarks/contest.py" --dump "$dump_dir" \
             --exp-dir "$exp_dir" --out "$exp_dir/contest" --conf-dir "$conf_dir" \
-            --criteria $criteria --ks $contest_ks --threads "$nj" --repeats 2
+            --criteria $criteria --ks $contest_ks --threads "$nj" --repeats 2 \
+            ${contest_chosen[@]+--chosen "${contest_chosen[@]}"}
         cat "$exp_dir/contest/CONTEST.md"
     else
         log "stage 9: contest skipped (needs fm and another criterion, and a K > 0)"

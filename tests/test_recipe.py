@@ -197,6 +197,44 @@ def test_budget_steps_give_each_config_its_share_of_equal_compute(tmp_path: Path
     assert "--budget_steps: no cost for ssm in --step_costs" in missing.stderr
 
 
+def test_chosen_settings_reach_training_and_synthesis(tmp_path: Path) -> None:
+    """--chosen DIR: each config trains with its chosen overrides and is synthesised at K = 0
+    (mu alone) and its chosen K with its chosen sampler options; a _seed<N> config takes its
+    system's choices; a config without choices stops the recipe before any training."""
+    shim = tmp_path / "bin" / "tts-ebm"  # records train, synthesize and vocode; runs the rest
+    shim.parent.mkdir()
+    shim.write_text(f'#!/usr/bin/env bash\ncase "$1" in train|synthesize|vocode) echo "$*" >> '
+                    f'{tmp_path}/calls; exit 0;; esac\nexec {BIN / "tts-ebm"} "$@"\n')
+    shim.chmod(0o755)
+    conf, chosen = tmp_path / "conf", tmp_path / "chosen"
+    conf.mkdir()
+    chosen.mkdir()
+    for name in ("delta", "delta_seed2", "fm"):
+        (conf / f"{name}.yaml").write_text(TINY_CONFIG)
+    (chosen / "delta.train_args").write_text("optim.lr=0.001\n")
+    (chosen / "delta.steps").write_text("2\n")
+    (chosen / "delta.sampler_args").write_text("--temperature 0.3 --step-size 1/K\n")
+    (tmp_path / "dump").mkdir()
+    (tmp_path / "dump" / "test_text.txt").write_text("LJ001-0001|Hello.\n")
+    options = ["--stage", "3", "--stop_stage", "4", "--conf_dir", str(conf), "--chosen",
+               str(chosen), "--inference_steps", "0 1 4"]
+    result = _recipe(tmp_path, *options, "--criteria", "delta delta_seed2", shims=shim.parent)
+    assert result.returncode == 0, result.stdout + result.stderr
+    calls = (tmp_path / "calls").read_text().splitlines()
+    trains = [c for c in calls if c.startswith("train")]
+    assert len(trains) == 2 and all(c.endswith("optim.lr=0.001") for c in trains)
+    synths = sorted(re.search(r"/exp/(\w+)/synth_K(\d+) (.*)", c).group(1, 2, 3)
+                    for c in calls if c.startswith("synthesize"))
+    assert [s[:2] for s in synths] == [("delta", "0"), ("delta", "2"),
+                                       ("delta_seed2", "0"), ("delta_seed2", "2")]
+    assert synths[1][2].endswith("--temperature 0.3 --step-size 1/K")
+    assert synths[0][2].endswith("--temperature 0")  # mu alone: no sampler options
+    (tmp_path / "calls").unlink()
+    missing = _recipe(tmp_path, *options, "--criteria", "delta fm", shims=shim.parent)
+    assert missing.returncode == 1 and not (tmp_path / "calls").exists()
+    assert f"--chosen: no {chosen}/fm.steps" in missing.stderr
+
+
 def test_a_failed_unit_shows_its_progress_bar_as_a_terminal_would(tmp_path: Path) -> None:
     shim = tmp_path / "bin" / "tts-ebm"  # a training run that draws a bar, then fails
     shim.parent.mkdir()

@@ -61,6 +61,9 @@ def exp(tmp_path: Path) -> Path:
     return exp
 
 
+MAIN = "Main comparison (K = 4 inference steps, or a system's only K > 0)"
+
+
 def _section(text: str, title: str) -> list[str]:
     body = text.split(f"## {title}")[1].split("\n## ")[0]
     return [line for line in body.splitlines() if line.startswith("| ")]
@@ -69,16 +72,28 @@ def _section(text: str, title: str) -> list[str]:
 def test_main_table_has_ceiling_rows_first_and_dashes_for_missing(exp: Path) -> None:
     assert report.main(["--exp-dir", str(exp), "--main-steps", "4"]) == 0
     text = (exp / "RESULTS.md").read_text()
-    header, *rows = _section(text, "Main comparison (K = 4 inference steps)")
-    assert header.startswith("| system | WER [%] | DNSMOS P.808 | mel FD | MCD [dB] |")
+    header, *rows = _section(text, MAIN)
+    assert header.startswith("| system | K | WER [%] | DNSMOS P.808 | mel FD | MCD [dB] |")
     assert [row.split(" | ")[0] for row in rows] == [
         "| reference recordings", "| copy synthesis", "| delta", "| dsm"]
-    assert rows[0] == "| reference recordings | 21.0 ± 4.0 | 3.77 ± 0.10 | – | – | – | – | – | – | 3 |"
-    assert rows[1].startswith("| copy synthesis | 25.0 ± 5.0 | 3.33 ± 0.10 | – | 6.12 ± 0.30 |")
+    assert rows[0] == ("| reference recordings | – | 21.0 ± 4.0 | 3.77 ± 0.10 | – | – | – | – | – "
+                       "| – | 3 |")
+    assert rows[1].startswith("| copy synthesis | – | 25.0 ± 5.0 | 3.33 ± 0.10 | – | 6.12 ± 0.30 |")
     assert rows[1].endswith("| 10.0 ± 2.0 | 0.020 | 3 |")
-    assert rows[2] == ("| delta | 10.0 ± 5.0 | 2.90 ± 0.25 | 36.00 ± 4.00 | 7.00 ± 0.50 "
+    assert rows[2] == ("| delta | 4 | 10.0 ± 5.0 | 2.90 ± 0.25 | 36.00 ± 4.00 | 7.00 ± 0.50 "
                        "| 150.0 ± 10.0 | 5.0 ± 1.0 | 20.0 ± 2.0 | 0.050 | 3 |")
-    assert rows[3] == "| dsm | – | – | – | 7.25 ± 0.50 | – | – | 12.5 | 0.040 | 3 |"
+    assert rows[3] == "| dsm | 4 | – | – | – | 7.25 ± 0.50 | – | – | 12.5 | 0.040 | 3 |"
+
+
+def test_a_run_judged_at_its_chosen_k_alone_shows_that_k(exp: Path) -> None:
+    """recipes/tts.sh --chosen: each system has K = 0 and its tuned K only."""
+    for k in (0, 2):
+        _write(exp / "fm" / f"eval_K{k}" / "metrics.json", _new_style(k))
+    _write(exp / "nce" / "eval_K1" / "metrics.json", _new_style(1))
+    _write(exp / "nce" / "eval_K10" / "metrics.json", _new_style(10))
+    rows = _section(report.write_report(exp, main_steps=4).read_text(), MAIN)
+    assert rows[5].startswith("| fm | 2 | 30.0 ± 5.0 |")
+    assert rows[6].startswith("| nce | – | – |")  # two K > 0, neither main_steps: no row to pick
 
 
 def test_other_tables_figures_settings(exp: Path) -> None:
@@ -104,7 +119,7 @@ def test_missing_and_unreadable_files_are_listed(exp: Path) -> None:
     (exp / "delta" / "synth_K0" / "rtf.json").unlink()
     with pytest.warns(UserWarning, match="unreadable"):
         text = report.write_report(exp, main_steps=4).read_text()
-    rows = _section(text, "Main comparison (K = 4 inference steps)")
+    rows = _section(text, MAIN)
     assert rows[1].startswith("| reference recordings | – | – |") and rows[1].endswith("| – | – |")
     assert rows[2].startswith("| copy synthesis | – |") and rows[2].endswith("| 0.020 | – |")
     missing = text.split("## Missing")[1]
@@ -116,7 +131,7 @@ def test_missing_and_unreadable_files_are_listed(exp: Path) -> None:
 def test_recordings_not_judged_leave_no_row(exp: Path) -> None:
     shutil.rmtree(exp / "reference" / "eval")  # recipe --judge_recordings false
     text = report.write_report(exp, main_steps=4).read_text()
-    rows = _section(text, "Main comparison (K = 4 inference steps)")
+    rows = _section(text, MAIN)
     assert rows[1].startswith("| copy synthesis")
     assert "| reference recordings" not in text
     assert "reference" not in text.split("## Missing")[1]  # not listed as missing either

@@ -142,6 +142,15 @@ def default_main_steps(runs: dict[str, dict]) -> int | None:
     return max(ks) if ks else None
 
 
+def main_step_of(run: dict, main_steps: int | None) -> int | None:
+    """The K of a run's main-table row: main_steps when it was evaluated, else the run's only
+    K > 0 (a benchmark run judged at its tuned K alone, recipes/tts.sh --chosen)."""
+    if main_steps in run["steps"]:
+        return main_steps
+    positive = [k for k in run["steps"] if k > 0]
+    return positive[0] if len(positive) == 1 else None
+
+
 def _settings(ceilings: dict[str, dict], runs: dict[str, dict]) -> dict | None:
     """The richest metric settings found (a model evaluation also records the mel metrics')."""
     found = [s["metrics"]["settings"] for s in [*(step for run in runs.values()
@@ -174,16 +183,18 @@ def render_markdown(
          "against the recordings. RTF = synthesis time / audio duration (acoustic model + "
          "vocoder; copy synthesis: vocoder alone)."),
         "",
-        f"## Main comparison (K = {main_steps} inference steps)",
+        f"## Main comparison (K = {main_steps} inference steps, or a system's only K > 0)",
         "",
-        *_header(["system"], MAIN_COLUMNS, ["RTF", "n"]),
+        *_header(["system", "K"], MAIN_COLUMNS, ["RTF", "n"]),
     ]
     for name, system in ceilings.items():
-        lines.append(_row([CEILINGS[name]], system, MAIN_COLUMNS,
+        lines.append(_row([CEILINGS[name], "–"], system, MAIN_COLUMNS,
                           [_number(_rtf(system)), _count(system)]))
     for name, run in runs.items():
-        step = run["steps"].get(main_steps)
-        lines.append(_row([name], step, MAIN_COLUMNS, [_number(_rtf(step)), _count(step)]))
+        k = main_step_of(run, main_steps)
+        step = run["steps"].get(k)
+        lines.append(_row([name, str(k) if k is not None else "–"], step, MAIN_COLUMNS,
+                          [_number(_rtf(step)), _count(step)]))
 
     lines += ["", "## Mel statistics of the acoustic model (no vocoder)", "",
               ("Generated log-mels against the test set's reference mels. GV ratio: per-bin "

@@ -1,0 +1,285 @@
+"""Per-criterion settings chosen on the `tune` set by one declared rule, never on a test set.
+
+The `tune` set of data_prep/heldout.py is 100 sentences that no corpus trains on and no test
+set holds. For every system of a grid file (e.g. egs/mini_bench/conf/tune.yaml) this
+1. trains each training variant (`tts-ebm train` of <conf-dir>/<config>.yaml with the
+   variant's overrides) for its share of an equal-compute budget: round(budget / step cost)
+   steps, the costs being those of the recipe's --step_costs (benchmarks/step_cost.py);
+2. synthesises the tune set with every training variant at K = 0 (the prior mean μ alone,
+   temperature 0) and at every point of the system's sampler grid (steps, temperature,
+   step_size, sampler: the `tts-ebm synthesize` options), through --vocoder;
+3. judges each with pocketsphinx WER, DNSMOS P.808 and the mel metrics (`tts-ebm evaluate`
+   without the reference recordings: no DTW, which no choice reads);
+4. applies the rule below and writes OUT/TUNING.md (every row, the choice and its check
+   against μ alone) and OUT/chosen/ (per system its training overrides, K and sampler
+   options), which the benchmark's test pass reads (recipes/tts.sh --chosen).
+
+RULE: among the K > 0 settings of a system, those whose WER lies within the 95 % half-width of
+the lowest WER tie; of them the one with the highest DNSMOS P.808 is chosen. Sanity check
+(issue 21): the choice beats μ alone of its training variant on P.808, the paired 95 %
+interval of the per-sentence difference above 0.
+
+Finished units (a `.done` marker each) are skipped: rerunning continues where it stopped.
+
+  .venv/bin/python -m data_prep.heldout --set tune --out TUNE
+  .venv/bin/tts-ebm prepare features --manifest-dir TUNE/manifests --out TUNE/dump
+  .venv/bin/python benchmarks/tune.py --grid egs/mini_bench/conf/tune.yaml \\
+      --tune-dump TUNE/dump --train-dump egs/mini_bench/dump --conf-dir egs/mini/conf \\
+      --out exp/tune --budget-steps 1200 --step-costs "delta=1 fm=0.47 ..."
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import itertools
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from tts_ebm.errors import UserInputError
+from tts_ebm.evaluation.metric_table import pick
+
+COLUMNS = pick("wer", "dnsmos_p808", "mel_fd", "roughness_ratio")
+SAMPLER_FLAGS = {"steps": "--steps", "temperature": "--temperature",
+                 "step_size": "--step-size", "sampler": "--sampler"}
+RULE = ("among the K > 0 settings of a system, those whose WER lies within the 95 % half-width "
+        "of the lowest WER tie; of them the highest DNSMOS P.808 is chosen")
+
+
+def tts_ebm(*args: str) -> None:
+    """Run a tts-ebm subcommand with this interpreter; its failure stops the tuning."""
+    command = [sys.executable, "-m", "tts_ebm.cli", *args]
+    print("+", " ".join(command[2:]), flush=True)
+    subprocess.run(command, check=True)
+
+
+def run_once(folder: Path, action) -> None:
+    """`action()` unless `folder/.done` exists; the marker is written only after it succeeded."""
+    if (folder / ".done").exists():
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    action()
+    (folder / ".done").write_text("done\n", encoding="utf-8")
+
+
+def sampler_points(grid: dict) -> list[dict]:
+    """Every combination of the grid's option lists, e.g. {steps: [1, 2], temperature: [0.3]}."""
+    unknown = set(grid) - set(SAMPLER_FLAGS)
+    if unknown:
+        raise UserInputError(f"unknown sampler option(s) {sorted(unknown)} in the grid "
+                             f"(known: {sorted(SAMPLER_FLAGS)})")
+    keys = sorted(grid)
+    values = [v if isinstance(v, list) else [v] for v in (grid[k] for k in keys)]
+    return [dict(zip(keys, combo)) for combo in itertools.product(*values)]
+
+
+def setting_name(point: dict) -> str:
+    """A folder name for a sampler point: K first, then the other options, e.g. K2_temperature0.3."""
+    rest = "_".join(f"{k}{str(v).replace('/', '-')}" for k, v in sorted(point.items())
+                    if k != "steps")
+    return f"K{point['steps']}" + (f"_{rest}" if rest else "")
+
+
+def parse_costs(text: str) -> dict[str, float]:
+    costs = {}
+    for item in text.split():
+        name, _, cost = item.partition("=")
+        try:
+            costs[name] = float(cost)
+        except ValueError:
+            raise UserInputError(f"--step-costs: '{item}' is not config=cost") from None
+    return costs
+
+
+def budget_steps(config: str, budget: int, costs: dict[str, float]) -> int:
+    """Steps of one config under an equal-compute budget given in delta steps."""
+    if config not in costs:
+        raise UserInputError(f"--step-costs has no cost for {config} "
+                             "(measure it with benchmarks/step_cost.py)")
+    return max(1, round(budget / costs[config]))
+
+
+def summary(metrics: dict, key: str) -> tuple[float, float]:
+    row = metrics["summary"][key]
+    return row["mean"], row.get("ci95") or 0.0
+
+
+def choose(rows: list[dict]) -> dict:
+    """The RULE over rows of {"K", "wer", "wer_ci95", "p808", ...}: a K > 0 row."""
+    candidates = [r for r in rows if r["K"] > 0]
+    if not candidates:
+        raise UserInputError("no K > 0 setting to choose from")
+    best = min(candidates, key=lambda r: r["wer"])
+    tied = [r for r in candidates if r["wer"] <= best["wer"] + best["wer_ci95"]]
+    return max(tied, key=lambda r: r["p808"])
+
+
+def paired_difference(chosen: dict, baseline: dict, key: str = "dnsmos_p808") -> tuple[float, float]:
+    """Mean and 95 % half-width of the per-sentence difference chosen - baseline."""
+    a, b = chosen["utterances"], baseline["utterances"]
+    diffs = [a[u][key] - b[u][key] for u in sorted(set(a) & set(b))
+             if isinstance(a[u].get(key), (int, float)) and isinstance(b[u].get(key), (int, float))]
+    n = len(diffs)
+    if n < 2:
+        return math.nan, math.nan
+    mean = sum(diffs) / n
+    sd = math.sqrt(sum((d - mean) ** 2 for d in diffs) / (n - 1))
+    return mean, 1.96 * sd / math.sqrt(n)
+
+
+class Tuner:
+    """Trains, synthesises and judges one grid file's systems on the tune set."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.costs = parse_costs(args.step_costs)
+        self.text_file = args.out / "tune_text.txt"
+
+    def write_text_file(self) -> None:
+        """id|text of the tune set, from the dump's test.tsv (id, n_frames, phonemes, text)."""
+        with (self.args.tune_dump / "test.tsv").open(encoding="utf-8") as f:
+            rows = list(csv.DictReader(f, delimiter="\t"))
+        if not rows:
+            raise UserInputError(f"no utterances in {self.args.tune_dump / 'test.tsv'}")
+        self.args.out.mkdir(parents=True, exist_ok=True)
+        self.text_file.write_text("".join(f"{r['id']}|{r['text']}\n" for r in rows), encoding="utf-8")
+
+    def train(self, system: str, config: str, variant: str, overrides: dict) -> Path:
+        out = self.args.out / system / variant / "train"
+        steps = budget_steps(config, self.args.budget_steps, self.costs)
+        args = ["train", "--config", str(self.args.conf_dir / f"{config}.yaml"), "--out", str(out),
+                "--no-progress", f"data.dump_dir={self.args.train_dump}"]
+        args += [f"{k}={v}" for k, v in overrides.items()]
+        args += [f"trainer.max_steps={steps}", f"trainer.val_every={steps}",
+                 f"trainer.ckpt_every={math.ceil(steps / 3)}", *self.args.train_args]
+
+        def action() -> None:
+            resume = ["--resume"] if (out / "checkpoints" / "last.ckpt").is_file() else []
+            tts_ebm(*args, *resume)
+        run_once(out, action)
+        return out / "checkpoints" / "last.ckpt"
+
+    def judge(self, checkpoint: Path, folder: Path, options: list[str]) -> dict:
+        synth, metrics = folder / "synth", folder / "eval" / "metrics.json"
+        vocoder = ["--vocoder", self.args.vocoder] if self.args.vocoder else []
+        run_once(synth, lambda: tts_ebm(
+            "synthesize", "--checkpoint", str(checkpoint), "--text-file", str(self.text_file),
+            "--out", str(synth), "--seed", "0", "--save-mel", *vocoder, *options))
+        run_once(metrics.parent, lambda: tts_ebm(
+            "evaluate", "--synthesized", str(synth), "--text-file", str(self.text_file),
+            "--reference-mels", str(self.args.tune_dump / "mels"), "--dnsmos-models", "p808",
+            "--workers", str(self.args.workers), "--no-progress", "--out", str(metrics)))
+        return json.loads(metrics.read_text(encoding="utf-8"))
+
+    def tune_system(self, system: str, spec: dict) -> dict:
+        config = spec.get("config", system)
+        rows = []
+        for variant, overrides in (spec.get("train") or {"base": {}}).items():
+            checkpoint = self.train(system, config, variant, overrides or {})
+            base = self.args.out / system / variant
+            mu = self.judge(checkpoint, base / "K0", ["--steps", "0", "--temperature", "0"])
+            rows.append(row(variant, {"steps": 0, "temperature": 0}, mu, overrides))
+            for point in sampler_points(spec.get("sampler") or {}):
+                options = [a for k, v in point.items() for a in (SAMPLER_FLAGS[k], str(v))]
+                metrics = self.judge(checkpoint, base / setting_name(point), options)
+                rows.append(row(variant, point, metrics, overrides))
+                rows[-1]["vs_mu"] = paired_difference(metrics, mu)
+        chosen = choose(rows)
+        summary_file = self.args.out / system / chosen["variant"] / "train" / "train_summary.json"
+        steps = json.loads(summary_file.read_text(encoding="utf-8")).get("steps")
+        return {"config": config, "train_steps": steps, "rows": rows, "chosen": {k: chosen[k] for k in ("variant", "overrides", "sampler")}}
+
+
+def row(variant: str, point: dict, metrics: dict, overrides: dict) -> dict:
+    wer, wer_ci = summary(metrics, "wer")
+    p808, p808_ci = summary(metrics, "dnsmos_p808")
+    return {"variant": variant, "overrides": overrides or {}, "sampler": point,
+            "K": int(point["steps"]), "wer": wer, "wer_ci95": wer_ci, "p808": p808,
+            "p808_ci95": p808_ci, "utterances": metrics["utterances"],
+            "cells": {c.key: summary(metrics, c.key) if c.key in metrics["summary"] else None
+                      for c in COLUMNS}}
+
+
+def write_chosen(folder: Path, chosen: dict[str, dict]) -> None:
+    """Per system the files recipes/tts.sh --chosen reads: <system>.train_args (key=value
+    overrides), <system>.steps (K) and <system>.sampler_args (synthesize options); and
+    chosen.json, the same for people. Systems tuned earlier keep their files."""
+    folder.mkdir(parents=True, exist_ok=True)
+    record = folder / "chosen.json"
+    everything = json.loads(record.read_text(encoding="utf-8")) if record.is_file() else {}
+    for system, choice in chosen.items():
+        sampler = dict(choice["sampler"])
+        steps = sampler.pop("steps")
+        files = {"train_args": " ".join(f"{k}={v}" for k, v in choice["overrides"].items()),
+                 "steps": str(steps),
+                 "sampler_args": " ".join(f"{SAMPLER_FLAGS[k]} {v}" for k, v in sorted(sampler.items()))}
+        for kind, text in files.items():
+            (folder / f"{system}.{kind}").write_text(text + "\n", encoding="utf-8")
+        everything[system] = choice
+    record.write_text(json.dumps(everything, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def render(results: dict[str, dict], budget: int) -> str:
+    lines = ["# Tuning on the `tune` set (100 held-out sentences; no test sentence)", "",
+             f"Rule: {RULE}. Budget: {budget} delta steps per system (steps = budget / step cost).",
+             "vs μ: paired 95 % interval of the per-sentence P.808 difference against μ alone of",
+             "the same training variant; the sanity check wants it above 0.", ""]
+    for system, result in results.items():
+        chosen = result["chosen"]
+        lines += [f"## {system} ({result['config']}.yaml, {result['train_steps']} steps)", "",
+                  "| variant | sampler | " + " | ".join(c.header for c in COLUMNS)
+                  + " | P.808 vs μ | chosen |",
+                  "|" + "---|" * (len(COLUMNS) + 4)]
+        for r in result["rows"]:
+            cells = [c.format(*r["cells"][c.key]) if r["cells"][c.key] else "–" for c in COLUMNS]
+            diff = r.get("vs_mu")
+            vs_mu = f"{diff[0]:+.2f} ± {diff[1]:.2f}" if diff else "–"
+            mark = "**←**" if (r["variant"], r["sampler"]) == (chosen["variant"],
+                                                            chosen["sampler"]) else ""
+            sampler = ", ".join(f"{k}={v}" for k, v in sorted(r["sampler"].items()))
+            lines.append(f"| {r['variant']} | {sampler} | " + " | ".join(cells)
+                         + f" | {vs_mu} | {mark} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog=__doc__.split("\n\n", 1)[1])
+    parser.add_argument("--grid", type=Path, required=True, help="grid YAML (systems: ...)")
+    parser.add_argument("--tune-dump", type=Path, required=True,
+                        help="feature dump of the tune set (its test.tsv and mels/)")
+    parser.add_argument("--train-dump", type=Path, required=True, help="training feature dump")
+    parser.add_argument("--conf-dir", type=Path, required=True, help="<config>.yaml folder")
+    parser.add_argument("--out", type=Path, required=True, help="output folder (resumable)")
+    parser.add_argument("--budget-steps", type=int, required=True,
+                        help="training budget of every system in delta steps")
+    parser.add_argument("--step-costs", required=True, help='"config=cost ..." (delta = 1)')
+    parser.add_argument("--systems", nargs="*", help="only these systems of the grid")
+    parser.add_argument("--vocoder", default="hifigan-lj", help="synthesize --vocoder")
+    parser.add_argument("--workers", type=int, default=2, help="evaluate --workers")
+    parser.add_argument("--train-args", nargs="*", default=[], help="extra train overrides")
+    args = parser.parse_args(argv)
+
+    grid = yaml.safe_load(args.grid.read_text(encoding="utf-8"))["systems"]
+    names = args.systems or list(grid)
+    missing = [n for n in names if n not in grid]
+    if missing:
+        raise UserInputError(f"systems {missing} are not in {args.grid}")
+    tuner = Tuner(args)
+    tuner.write_text_file()
+    results = {name: tuner.tune_system(name, grid[name]) for name in names}
+    write_chosen(args.out / "chosen", {name: r["chosen"] for name, r in results.items()})
+    (args.out / "TUNING.md").write_text(render(results, args.budget_steps) + "\n", encoding="utf-8")
+    print(render(results, args.budget_steps))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

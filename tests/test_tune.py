@@ -1,0 +1,92 @@
+"""benchmarks/tune.py's rule and sanity check (training, synthesis and judging are not run)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import sys
+from pathlib import Path
+
+import pytest
+
+from tts_ebm.errors import UserInputError
+
+_PATH = Path(__file__).resolve().parents[1] / "benchmarks" / "tune.py"
+_SPEC = importlib.util.spec_from_file_location("tune", _PATH)
+tune = importlib.util.module_from_spec(_SPEC)
+sys.modules["tune"] = tune
+_SPEC.loader.exec_module(tune)
+
+
+def row(k: int, wer: float, p808: float, wer_ci95: float = 0.05, name: str = "") -> dict:
+    return {"K": k, "wer": wer, "wer_ci95": wer_ci95, "p808": p808, "name": name}
+
+
+def test_the_rule_takes_the_best_p808_among_settings_tied_on_wer():
+    rows = [row(0, 0.10, 3.9, name="mu"),          # mu alone is never a candidate
+            row(2, 0.30, 3.0, name="best wer"),
+            row(4, 0.34, 3.5, name="tied, better p808"),
+            row(10, 0.36, 3.8, name="outside the tie")]
+    assert tune.choose(rows)["name"] == "tied, better p808"
+
+
+def test_the_rule_keeps_the_lowest_wer_when_nothing_ties():
+    rows = [row(2, 0.30, 3.0, wer_ci95=0.01, name="a"), row(4, 0.32, 3.9, name="b")]
+    assert tune.choose(rows)["name"] == "a"
+    with pytest.raises(UserInputError, match="no K > 0"):
+        tune.choose([row(0, 0.1, 3.0)])
+
+
+def test_the_paired_difference_is_a_known_answer():
+    chosen = {"utterances": {f"u{i}": {"dnsmos_p808": 3.0 + d} for i, d in
+                             enumerate([0.1, 0.3, 0.2, 0.4])}}
+    mu = {"utterances": {f"u{i}": {"dnsmos_p808": 3.0} for i in range(4)} | {"extra": {}}}
+    mean, half = tune.paired_difference(chosen, mu)
+    sd = math.sqrt(sum((d - 0.25) ** 2 for d in [0.1, 0.3, 0.2, 0.4]) / 3)
+    assert mean == pytest.approx(0.25)
+    assert half == pytest.approx(1.96 * sd / 2)
+
+
+def test_sampler_grid_points_and_their_folder_names():
+    points = tune.sampler_points({"steps": [2, 4], "temperature": 0.3, "step_size": ["1/K"]})
+    assert points == [{"step_size": "1/K", "steps": 2, "temperature": 0.3},
+                      {"step_size": "1/K", "steps": 4, "temperature": 0.3}]
+    assert tune.setting_name(points[0]) == "K2_step_size1-K_temperature0.3"
+    with pytest.raises(UserInputError, match="lr"):
+        tune.sampler_points({"steps": [2], "lr": [1e-3]})
+
+
+def test_equal_compute_steps_come_from_the_costs():
+    costs = tune.parse_costs("delta=1 ssm=2.3 fm=0.47")
+    assert tune.budget_steps("ssm", 1200, costs) == 522
+    assert tune.budget_steps("fm", 1200, costs) == 2553
+    with pytest.raises(UserInputError, match="no cost for nce"):
+        tune.budget_steps("nce", 1200, costs)
+    with pytest.raises(UserInputError, match="config=cost"):
+        tune.parse_costs("delta")
+
+
+def test_chosen_files_are_what_the_recipe_reads(tmp_path):
+    tune.write_chosen(tmp_path, {"delta": {"variant": "lr1e-3", "overrides": {"optim.lr": 0.001},
+                                           "sampler": {"steps": 2, "temperature": 0.3,
+                                                       "step_size": "1/K"}}})
+    tune.write_chosen(tmp_path, {"fm": {"variant": "base", "overrides": {},
+                                        "sampler": {"steps": 10}}})
+    read = {p.name: p.read_text() for p in tmp_path.iterdir() if p.suffix != ".json"}
+    assert read == {"delta.train_args": "optim.lr=0.001\n", "delta.steps": "2\n",
+                    "delta.sampler_args": "--step-size 1/K --temperature 0.3\n",
+                    "fm.train_args": "\n", "fm.steps": "10\n", "fm.sampler_args": "\n"}
+    assert set(json.loads((tmp_path / "chosen.json").read_text())) == {"delta", "fm"}
+
+
+def test_whole_step_cost_leaves_out_start_up():
+    spec = importlib.util.spec_from_file_location(
+        "train_step_cost", _PATH.parent / "train_step_cost.py")
+    cost = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cost)
+    # 100 steps in 20 s (start-up included), 200 in 30 s: 0.1 s a step after the first line
+    log = "noise\nstep 100/200 loss 1.0 (5.00 steps/s)\nstep 200/200 loss 0.9 (6.667 steps/s)\n"
+    assert cost.seconds_per_step(log) == pytest.approx(0.1, rel=1e-3)
+    with pytest.raises(ValueError, match="two progress lines"):
+        cost.seconds_per_step("step 100/200 loss 1.0 (5.00 steps/s)\n")
