@@ -274,10 +274,19 @@ def main(argv: list[str] | None = None) -> int:
         raise UserInputError(f"systems {missing} are not in {args.grid}")
     tuner = Tuner(args)
     tuner.write_text_file()
-    results = {name: tuner.tune_system(name, grid[name]) for name in names}
-    write_chosen(args.out / "chosen", {name: r["chosen"] for name, r in results.items()})
-    (args.out / "TUNING.md").write_text(render(results, args.budget_steps) + "\n", encoding="utf-8")
-    print(render(results, args.budget_steps))
+    for name in names:
+        result = tuner.tune_system(name, grid[name])
+        for r in result["rows"]:
+            r.pop("utterances")
+        (args.out / name / "tuning.json").write_text(json.dumps(result, indent=2) + "\n",
+                                                      encoding="utf-8")
+        write_chosen(args.out / "chosen", {name: result["chosen"]})
+    # every system tuned into OUT so far, in the grid's order
+    results = {name: json.loads((args.out / name / "tuning.json").read_text(encoding="utf-8"))
+               for name in grid if (args.out / name / "tuning.json").is_file()}
+    text = render(results, args.budget_steps)
+    (args.out / "TUNING.md").write_text(text + "\n", encoding="utf-8")
+    print(text)
     return 0
 
 

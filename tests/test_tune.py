@@ -90,3 +90,53 @@ def test_whole_step_cost_leaves_out_start_up():
     assert cost.seconds_per_step(log) == pytest.approx(0.1, rel=1e-3)
     with pytest.raises(ValueError, match="two progress lines"):
         cost.seconds_per_step("step 100/200 loss 1.0 (5.00 steps/s)\n")
+
+
+def test_a_tuning_run_trains_once_judges_every_point_and_resumes(tmp_path, monkeypatch):
+    """The orchestration with tts-ebm faked: K = 4 at temperature 0.3 has the best P.808 of the
+    settings tied on WER; a rerun runs nothing; the chosen files name it."""
+    calls = []
+
+    def fake(*args):
+        calls.append(args[0])
+        out = Path(args[args.index("--out") + 1])
+        if args[0] == "train":
+            out.mkdir(parents=True, exist_ok=True)
+            (out / "train_summary.json").write_text(json.dumps({"steps": 600}))
+            assert "trainer.max_steps=600" in args and "optim.lr=0.001" in args
+        elif args[0] == "synthesize":
+            out.mkdir(parents=True, exist_ok=True)
+            options = dict(zip(args[::2], args[1::2])) | dict(zip(args[1::2], args[2::2]))
+            (out / "options.json").write_text(json.dumps(options))
+        else:  # evaluate: scores made from the synthesis options
+            synth = Path(args[args.index("--synthesized") + 1])
+            options = json.loads((synth / "options.json").read_text())
+            k, tau = int(options["--steps"]), float(options["--temperature"])
+            wer, p808 = 0.30 + 0.01 * k, 3.0 + 0.1 * k - tau
+            out.parent.mkdir(parents=True, exist_ok=True)
+            utterances = {f"u{i}": {"dnsmos_p808": p808 + 0.01 * i} for i in range(3)}
+            summary = {"wer": {"mean": wer, "ci95": 0.05}, "dnsmos_p808": {"mean": p808,
+                                                                           "ci95": 0.02}}
+            out.write_text(json.dumps({"summary": summary, "utterances": utterances}))
+
+    monkeypatch.setattr(tune, "tts_ebm", fake)
+    (tmp_path / "dump").mkdir()
+    (tmp_path / "dump" / "test.tsv").write_text("id\tn_frames\tphonemes\ttext\nu0\t9\tp\tHi.\n")
+    grid = tmp_path / "grid.yaml"
+    grid.write_text("systems:\n  delta:\n    train: {lr1e-3: {optim.lr: 0.001}}\n"
+                    "    sampler: {steps: [2, 4, 10], temperature: [0.3, 0.5]}\n")
+    argv = ["--grid", str(grid), "--tune-dump", str(tmp_path / "dump"), "--train-dump", "D",
+            "--conf-dir", "C", "--out", str(tmp_path / "out"), "--budget-steps", "600",
+            "--step-costs", "delta=1"]
+    assert tune.main(argv) == 0
+    assert calls.count("train") == 1 and calls.count("synthesize") == 7  # mu + 6 points
+    chosen = tmp_path / "out" / "chosen"
+    assert (chosen / "delta.steps").read_text() == "4\n"  # K=10 lies outside the WER tie
+    assert (chosen / "delta.sampler_args").read_text() == "--temperature 0.3\n"
+    assert (chosen / "delta.train_args").read_text() == "optim.lr=0.001\n"
+    text = (tmp_path / "out" / "TUNING.md").read_text()
+    (line,) = [line for line in text.splitlines() if "**←**" in line]
+    assert line.startswith("| lr1e-3 | steps=4, temperature=0.3 | 34.0 ± 5.0 | 3.10 ± 0.02 |")
+    assert "| +0.10 ± 0.00 |" in line  # paired against mu alone (3.0), sentence by sentence
+    calls.clear()
+    assert tune.main(argv) == 0 and calls == []  # everything done: nothing reruns

@@ -61,7 +61,8 @@ class SynthesisControls:
     """Per-synthesis settings; None leaves the checkpoint's sampler setting."""
 
     sampler: str | None = field(default=None, metadata=_control(
-        "euler, gd, langevin or annealed (default: the checkpoint's)", "sampler"))
+        "a registered sampler: gd, langevin, annealed, euler or ve_euler (default: the "
+        "checkpoint's)", "sampler"))
     steps: int | None = field(default=None, metadata=_control(
         "sampler steps K", "K (steps)"))
     step_size: float | str | None = field(default=None, metadata=_control(
