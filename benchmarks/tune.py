@@ -164,16 +164,32 @@ class Tuner:
         run_once(out, action)
         return out / "checkpoints" / "last.ckpt"
 
+    def vocoder(self) -> list[str]:
+        return ["--vocoder", self.args.vocoder] if self.args.vocoder else []
+
+    def ceiling(self) -> dict:
+        """Copy synthesis of the tune set: its reference mels through the same vocoder."""
+        synth = self.args.out / "copy_synthesis" / "synth"
+        run_once(synth, lambda: tts_ebm(
+            "vocode", "--mels", str(self.args.tune_dump / "mels"), "--ids", str(self.text_file),
+            "--out", str(synth), *self.vocoder()))
+        return self.evaluate(synth, self.args.out / "copy_synthesis" / "eval" / "metrics.json",
+                             generated_mels=False)
+
     def judge(self, checkpoint: Path, folder: Path, options: list[str]) -> dict:
-        synth, metrics = folder / "synth", folder / "eval" / "metrics.json"
-        vocoder = ["--vocoder", self.args.vocoder] if self.args.vocoder else []
+        synth = folder / "synth"
         run_once(synth, lambda: tts_ebm(
             "synthesize", "--checkpoint", str(checkpoint), "--text-file", str(self.text_file),
-            "--out", str(synth), "--seed", "0", "--save-mel", *vocoder, *options))
+            "--out", str(synth), "--seed", "0", "--save-mel", *self.vocoder(), *options))
+        return self.evaluate(synth, folder / "eval" / "metrics.json")
+
+    def evaluate(self, synth: Path, metrics: Path, generated_mels: bool = True) -> dict:
+        """WER, DNSMOS P.808 and (for generated mels) the mel metrics of one folder."""
+        mels = ["--reference-mels", str(self.args.tune_dump / "mels")] if generated_mels else []
         run_once(metrics.parent, lambda: tts_ebm(
             "evaluate", "--synthesized", str(synth), "--text-file", str(self.text_file),
-            "--reference-mels", str(self.args.tune_dump / "mels"), "--dnsmos-models", "p808",
-            "--workers", str(self.args.workers), "--no-progress", "--out", str(metrics)))
+            *mels, "--dnsmos-models", "p808", "--workers", str(self.args.workers),
+            "--no-progress", "--out", str(metrics)))
         return json.loads(metrics.read_text(encoding="utf-8"))
 
     def tune_system(self, system: str, spec: dict) -> dict:
@@ -224,11 +240,16 @@ def write_chosen(folder: Path, chosen: dict[str, dict]) -> None:
     record.write_text(json.dumps(everything, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
-def render(results: dict[str, dict], budget: int) -> str:
+def render(results: dict[str, dict], budget: int, ceiling: dict) -> str:
+    cells = [c.format(*ceiling["cells"][c.key]) if ceiling["cells"][c.key] else "–"
+             for c in COLUMNS]
     lines = ["# Tuning on the `tune` set (100 held-out sentences; no test sentence)", "",
              f"Rule: {RULE}. Budget: {budget} delta steps per system (steps = budget / step cost).",
              "vs μ: paired 95 % interval of the per-sentence P.808 difference against μ alone of",
-             "the same training variant; the sanity check wants it above 0.", ""]
+             "the same training variant; the sanity check wants it above 0. Ceiling, copy",
+             "synthesis of the tune set (its reference mels through the same vocoder):", "",
+             "| " + " | ".join(c.header for c in COLUMNS) + " |", "|" + "---|" * len(COLUMNS),
+             "| " + " | ".join(cells) + " |", ""]
     for system, result in results.items():
         chosen = result["chosen"]
         lines += [f"## {system} ({result['config']}.yaml, {result['train_steps']} steps)", "",
@@ -274,6 +295,7 @@ def main(argv: list[str] | None = None) -> int:
         raise UserInputError(f"systems {missing} are not in {args.grid}")
     tuner = Tuner(args)
     tuner.write_text_file()
+    ceiling = row("–", {"steps": 0}, tuner.ceiling(), {})
     for name in names:
         result = tuner.tune_system(name, grid[name])
         for r in result["rows"]:
@@ -284,7 +306,7 @@ def main(argv: list[str] | None = None) -> int:
     # every system tuned into OUT so far, in the grid's order
     results = {name: json.loads((args.out / name / "tuning.json").read_text(encoding="utf-8"))
                for name in grid if (args.out / name / "tuning.json").is_file()}
-    text = render(results, args.budget_steps)
+    text = render(results, args.budget_steps, ceiling)
     (args.out / "TUNING.md").write_text(text + "\n", encoding="utf-8")
     print(text)
     return 0

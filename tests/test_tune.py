@@ -100,7 +100,10 @@ def test_a_tuning_run_trains_once_judges_every_point_and_resumes(tmp_path, monke
     def fake(*args):
         calls.append(args[0])
         out = Path(args[args.index("--out") + 1])
-        if args[0] == "train":
+        if args[0] == "vocode":  # the ceiling: scored as K = 0 at temperature 0
+            out.mkdir(parents=True, exist_ok=True)
+            (out / "options.json").write_text('{"--steps": "0", "--temperature": "0"}')
+        elif args[0] == "train":
             out.mkdir(parents=True, exist_ok=True)
             (out / "train_summary.json").write_text(json.dumps({"steps": 600}))
             assert "trainer.max_steps=600" in args and "optim.lr=0.001" in args
@@ -110,6 +113,7 @@ def test_a_tuning_run_trains_once_judges_every_point_and_resumes(tmp_path, monke
             (out / "options.json").write_text(json.dumps(options))
         else:  # evaluate: scores made from the synthesis options
             synth = Path(args[args.index("--synthesized") + 1])
+            assert ("--reference-mels" in args) == (synth.parent.name != "copy_synthesis")
             options = json.loads((synth / "options.json").read_text())
             k, tau = int(options["--steps"]), float(options["--temperature"])
             wer, p808 = 0.30 + 0.01 * k, 3.0 + 0.1 * k - tau
@@ -130,6 +134,7 @@ def test_a_tuning_run_trains_once_judges_every_point_and_resumes(tmp_path, monke
             "--step-costs", "delta=1"]
     assert tune.main(argv) == 0
     assert calls.count("train") == 1 and calls.count("synthesize") == 7  # mu + 6 points
+    assert calls.count("vocode") == 1
     chosen = tmp_path / "out" / "chosen"
     assert (chosen / "delta.steps").read_text() == "4\n"  # K=10 lies outside the WER tie
     assert (chosen / "delta.sampler_args").read_text() == "--temperature 0.3\n"
