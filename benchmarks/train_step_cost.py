@@ -43,7 +43,8 @@ def time_config(config: str, args: argparse.Namespace, out: Path) -> float:
                str(args.conf_dir / f"{config}.yaml"), "--out", str(out / config), "--no-progress",
                f"data.dump_dir={args.dump}", f"trainer.max_steps={args.steps}",
                f"trainer.val_every={10 * args.steps}", f"trainer.ckpt_every={10 * args.steps}",
-               f"trainer.log_every={half}", "trainer.cpu_threads=1", "data.num_workers=0"]
+               f"trainer.log_every={max(1, half // 10)}",  # progress lines every 10 x log_every
+               "trainer.cpu_threads=1", "data.num_workers=0"]
     result = subprocess.run(command, capture_output=True, text=True, check=False,
                             env={**os.environ, "OMP_NUM_THREADS": "1"})
     if result.returncode:
@@ -58,7 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dump", type=Path, required=True, help="feature dump to train on")
     parser.add_argument("--conf-dir", type=Path, default=ROOT / "egs" / "mini" / "conf")
     parser.add_argument("--configs", nargs="+", required=True, help="config names; delta first")
-    parser.add_argument("--steps", type=int, default=200, help="steps per run (timed: 2nd half)")
+    parser.add_argument("--steps", type=int, default=200,
+                        help="steps per run, a multiple of 20 (the second half is timed)")
     parser.add_argument("--jobs", type=int, default=2, help="runs at a time (one per core)")
     args = parser.parse_args(argv)
     if args.configs[0] != "delta":

@@ -2,7 +2,7 @@
 
 The `tune` set of data_prep/heldout.py is 100 sentences that no corpus trains on and no test
 set holds. For every system of a grid file (e.g. egs/mini_bench/conf/tune.yaml) this
-1. trains each training variant (`tts-ebm train` of <conf-dir>/<config>.yaml with the
+1. trains each training variant, --train-jobs at a time, (`tts-ebm train` of <conf-dir>/<config>.yaml with the
    variant's overrides) for its share of an equal-compute budget: round(budget / step cost)
    steps, the costs being those of the recipe's --step_costs (benchmarks/step_cost.py);
 2. synthesises the tune set with every training variant at K = 0 (the prior mean μ alone,
@@ -37,6 +37,7 @@ import json
 import math
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import yaml
@@ -192,10 +193,17 @@ class Tuner:
             "--no-progress", "--out", str(metrics)))
         return json.loads(metrics.read_text(encoding="utf-8"))
 
+    def train_all(self, grid: dict[str, dict], names: list[str]) -> None:
+        """Every training variant first, --train-jobs at a time (one thread each on CPU)."""
+        runs = [(name, grid[name].get("config", name), variant, overrides or {})
+                for name in names for variant, overrides in variants(grid[name]).items()]
+        with ThreadPoolExecutor(self.args.train_jobs) as pool:
+            list(pool.map(lambda run: self.train(*run), runs))
+
     def tune_system(self, system: str, spec: dict) -> dict:
         config = spec.get("config", system)
         rows = []
-        for variant, overrides in (spec.get("train") or {"base": {}}).items():
+        for variant, overrides in variants(spec).items():
             checkpoint = self.train(system, config, variant, overrides or {})
             base = self.args.out / system / variant
             mu = self.judge(checkpoint, base / "K0", ["--steps", "0", "--temperature", "0"])
@@ -208,7 +216,13 @@ class Tuner:
         chosen = choose(rows)
         summary_file = self.args.out / system / chosen["variant"] / "train" / "train_summary.json"
         steps = json.loads(summary_file.read_text(encoding="utf-8")).get("steps")
-        return {"config": config, "train_steps": steps, "rows": rows, "chosen": {k: chosen[k] for k in ("variant", "overrides", "sampler")}}
+        return {"config": config, "train_steps": steps, "rows": rows,
+                "chosen": {k: chosen[k] for k in ("variant", "overrides", "sampler")}}
+
+
+def variants(spec: dict) -> dict[str, dict]:
+    """A system's training variants, name -> overrides (one, `base`, when the grid names none)."""
+    return spec.get("train") or {"base": {}}
 
 
 def row(variant: str, point: dict, metrics: dict, overrides: dict) -> dict:
@@ -282,9 +296,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--budget-steps", type=int, required=True,
                         help="training budget of every system in delta steps")
     parser.add_argument("--step-costs", required=True, help='"config=cost ..." (delta = 1)')
+    parser.add_argument("--chosen-dir", type=Path, default=None,
+                        help="where the choices go (default: OUT/chosen)")
     parser.add_argument("--systems", nargs="*", help="only these systems of the grid")
     parser.add_argument("--vocoder", default="hifigan-lj", help="synthesize --vocoder")
     parser.add_argument("--workers", type=int, default=2, help="evaluate --workers")
+    parser.add_argument("--train-jobs", type=int, default=2,
+                        help="training runs at a time (CPU: one per core)")
     parser.add_argument("--train-args", nargs="*", default=[], help="extra train overrides")
     args = parser.parse_args(argv)
 
@@ -295,6 +313,7 @@ def main(argv: list[str] | None = None) -> int:
         raise UserInputError(f"systems {missing} are not in {args.grid}")
     tuner = Tuner(args)
     tuner.write_text_file()
+    tuner.train_all(grid, names)
     ceiling = row("–", {"steps": 0}, tuner.ceiling(), {})
     for name in names:
         result = tuner.tune_system(name, grid[name])
@@ -302,7 +321,7 @@ def main(argv: list[str] | None = None) -> int:
             r.pop("utterances")
         (args.out / name / "tuning.json").write_text(json.dumps(result, indent=2) + "\n",
                                                       encoding="utf-8")
-        write_chosen(args.out / "chosen", {name: result["chosen"]})
+        write_chosen(args.chosen_dir or args.out / "chosen", {name: result["chosen"]})
     # every system tuned into OUT so far, in the grid's order
     results = {name: json.loads((args.out / name / "tuning.json").read_text(encoding="utf-8"))
                for name in grid if (args.out / name / "tuning.json").is_file()}

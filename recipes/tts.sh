@@ -219,11 +219,12 @@ prepare_test_set() {
     mv "$test_text.tmp" "$test_text"
 }
 
-# Steps of config $1 under --budget_steps: round(budget / cost), the cost from --step_costs.
+# Steps of config $1 under --budget_steps: round(budget / cost), the cost from --step_costs
+# (a <name>_seed<N> config costs what <name> costs).
 budget_max_steps() {
     local cost
-    cost=$(tr ' ' '\n' <<<"$step_costs" | awk -F= -v c="$1" '$1 == c { print $2 }')
-    [ -n "$cost" ] || { echo "ERROR: --budget_steps: no cost for $1 in --step_costs" >&2; return 1; }
+    cost=$(tr ' ' '\n' <<<"$step_costs" | awk -F= -v c="${1%_seed*}" '$1 == c { print $2 }')
+    [ -n "$cost" ] || { echo "ERROR: --budget_steps: no cost for ${1%_seed*} in --step_costs" >&2; return 1; }
     awk -v b="$budget_steps" -v c="$cost" 'BEGIN { printf "%d", b / c + 0.5 }'
 }
 
