@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup test test-all demo bench ljspeech-standin lint mutation clean
+.PHONY: setup test test-all demo bench bench-tune ljspeech-standin lint mutation clean
 
 setup: $(STAMP)
 
@@ -27,6 +27,11 @@ test-all: setup  ## including the slow tests
 
 demo: setup  ## offline mini recipe (~13 min on 2 cores): corpus -> train -> synthesise -> evaluate -> listening test
 	PATH=$(abspath $(BIN)):$$PATH bash egs/mini/run.sh
+
+# The benchmark's tuning pass: the settings `make bench` tests, chosen on 100 held-out sentences
+# (egs/mini_bench/tune.sh; hours on 2 cores, resumable; its choices go to egs/mini_bench/conf/chosen).
+bench-tune: setup  ## choose every system's settings on the tune set (not the test set)
+	PATH=$(abspath $(BIN)):$$PATH bash egs/mini_bench/tune.sh
 
 bench: setup  ## CPU benchmark recipe (about 75 min on 2 cores): delta, dsm and fm on 100 test sentences
 	PATH=$(abspath $(BIN)):$$PATH bash egs/mini_bench/run.sh

@@ -173,11 +173,11 @@ def test_budget_steps_give_each_config_its_share_of_equal_compute(tmp_path: Path
     shim.chmod(0o755)
     conf = tmp_path / "conf"
     conf.mkdir()
-    for name in ("delta", "fm", "nce"):
+    for name in ("delta", "fm", "nce", "fm_seed2"):
         (conf / f"{name}.yaml").write_text(TINY_CONFIG)
     options = ["--stage", "3", "--stop_stage", "3", "--conf_dir", str(conf),
                "--budget_steps", "600", "--step_costs", "delta=1 fm=0.47 nce=2.8"]
-    result = _recipe(tmp_path, *options, "--criteria", "delta fm nce", shims=shim.parent)
+    result = _recipe(tmp_path, *options, "--criteria", "delta fm nce fm_seed2", shims=shim.parent)
     assert result.returncode == 0, result.stdout + result.stderr
     calls = (tmp_path / "train_calls").read_text().splitlines()
     steps = {re.search(r"/exp/(\w+)/train", c)[1]: re.findall(r"trainer\.\w+=\d+", c)
@@ -186,6 +186,8 @@ def test_budget_steps_give_each_config_its_share_of_equal_compute(tmp_path: Path
         "delta": ["trainer.max_steps=600", "trainer.val_every=600", "trainer.ckpt_every=200"],
         "fm": ["trainer.max_steps=1277", "trainer.val_every=1277", "trainer.ckpt_every=426"],
         "nce": ["trainer.max_steps=214", "trainer.val_every=214", "trainer.ckpt_every=72"],
+        "fm_seed2": ["trainer.max_steps=1277", "trainer.val_every=1277",  # fm's cost
+                     "trainer.ckpt_every=426"],
     }
     (tmp_path / "train_calls").unlink()
     missing = _recipe(tmp_path, *options, "--criteria", "delta ssm", shims=shim.parent)
