@@ -406,7 +406,9 @@ if run_stage 8; then
 fi
 
 if run_stage 9; then
-    contest_ks=$(for k in $inference_steps; do [ "$k" -gt 0 ] && echo "$k"; done | xargs)
+    # the K > 0 of --inference_steps and every chosen K
+    contest_ks=$(for k in $inference_steps $(for c in $criteria; do [ -z "$chosen" ] ||
+                     main_steps_of "$c"; done); do [ "$k" -gt 0 ] && echo "$k"; done | sort -nu | xargs)
     if [[ " $criteria " == *" fm "* ]] && [ "$(wc -w <<<"$criteria")" -gt 1 ] && [ -n "$contest_ks" ]; then
         log "stage 9: contest of $criteria at K in ($contest_ks)"
         contest_chosen=()  # each system at its chosen K against the others at equal time
