@@ -40,6 +40,15 @@ def test_the_mini_configs_are_equal_in_size_and_a_wider_one_is_refused(tmp_path)
         contest.parameter_counts(tmp_path, ["delta", "fm"], 0.10)
 
 
+def test_the_benchmarks_seven_systems_are_within_one_percent_in_size():
+    """Issue 21: every system of the bench (five criteria, the peers' plain ablations) on the
+    same backbone, parameter counts within 1 % (the time input of the timed fields: 0.43 %)."""
+    names = ["delta", "nce", "ssm", "dsm_nc", "fm_xpred", "dsm", "fm"]
+    counts = contest.parameter_counts(CONF_DIR, names, 0.01)
+    assert {c["field"] for c in counts.values()} == {"energy", "timed_energy", "velocity",
+                                                      "x_prediction"}
+
+
 def test_equal_time_pairs_take_the_peer_at_the_nearest_wall_time():
     rows = [row("fm", 10, 10.0, wer=0.40, p808=3.0), row("fm", 1, 1.0, wer=0.6, p808=2.5),
             row("fm", 4, 4.0, wer=0.45, p808=2.8),
