@@ -59,6 +59,8 @@ inference_args=""            # extra `tts-ebm synthesize` options
 eval_args=""                 # extra `tts-ebm evaluate` options, e.g. "--f0-method dio"
 judge_recordings=true        # stage 5 also scores the recordings themselves (WER, DNSMOS)
 listening_format=webmushra-mushra
+contest_criteria=""          # stage 9's systems (default: --criteria, when it has fm); each is
+                             # synthesised and judged at every contest K, so name few
 listening_utterances=""      # stage 7: a seeded random subset of the test set (empty: all of it)
 
 help_message=$(cat <<EOF
@@ -79,9 +81,11 @@ Stages:
                 criterion's prior mean alone (K=0, when synthesised)
   8 samples     exp/samples/index.html: every system's audio and mels side by side (always
                 regenerated)
-  9 contest     when --criteria has fm and an energy criterion: benchmarks/contest.py on this
-                experiment, timing every acoustic model at the K > 0 of --inference_steps on
-                --nj threads; exp/contest/CONTEST.md and contest.png (skipped otherwise)
+  9 contest     --contest_criteria (default: --criteria when it has fm and another criterion):
+                benchmarks/contest.py on this experiment, timing every acoustic model at the
+                K > 0 of --inference_steps (and each chosen K) on --nj threads; with --chosen,
+                each system at its chosen K against the others at equal time;
+                exp/contest/CONTEST.md and contest.png (skipped otherwise)
 Corpora: mini (offline festival voice), ljspeech (LJSpeech-1.1), folder (your recordings:
   --corpus folder --data_dir PATH, PATH/metadata.csv with id|text lines and PATH/wavs/<id>.wav;
   the seeded split is kept in PATH/manifests/split.json). Fine-tuning: --train_args
@@ -96,6 +100,7 @@ Options (default):
   --inference_steps ("$inference_steps") --main_steps ($main_steps) --vocoder ("$vocoder")
   --inference_args ("$inference_args") --eval_args ("$eval_args") --judge_recordings ($judge_recordings)
   --listening_format ($listening_format) --listening_utterances ("$listening_utterances")
+  --contest_criteria ("$contest_criteria")
 EOF
 )
 
@@ -115,7 +120,8 @@ while [ $# -gt 0 ]; do
         stage|stop_stage|corpus|nj|python|data_dir|dump_dir|exp_dir|conf_dir|download|voice|\
         language|corpus_args|check_data|n_train|n_val|n_test|criteria|train_args|train_jobs|budget_steps|\
         step_costs|chosen|inference_steps|main_steps|vocoder|\
-        inference_args|eval_args|judge_recordings|listening_format|listening_utterances)
+        inference_args|eval_args|judge_recordings|listening_format|listening_utterances|\
+        contest_criteria)
             printf -v "$name" '%s' "$value" ;;
         *) echo "$0: unknown option --$name (see --help)" >&2; exit 2 ;;
     esac
@@ -407,22 +413,24 @@ fi
 
 if run_stage 9; then
     # the K > 0 of --inference_steps and every chosen K
-    contest_ks=$(for k in $inference_steps $(for c in $criteria; do [ -z "$chosen" ] ||
+    contenders=$contest_criteria
+    [ -n "$contenders" ] || [[ " $criteria " != *" fm "* ]] || contenders=$criteria
+    contest_ks=$(for k in $inference_steps $(for c in $contenders; do [ -z "$chosen" ] ||
                      main_steps_of "$c"; done); do [ "$k" -gt 0 ] && echo "$k"; done | sort -nu | xargs)
-    if [[ " $criteria " == *" fm "* ]] && [ "$(wc -w <<<"$criteria")" -gt 1 ] && [ -n "$contest_ks" ]; then
-        log "stage 9: contest of $criteria at K in ($contest_ks)"
+    if [ "$(wc -w <<<"$contenders")" -gt 1 ] && [ -n "$contest_ks" ]; then
+        log "stage 9: contest of $contenders at K in ($contest_ks)"
         contest_chosen=()  # each system at its chosen K against the others at equal time
-        [ -z "$chosen" ] || for crit in $criteria; do
+        [ -z "$chosen" ] || for crit in $contenders; do
             contest_chosen+=("$crit=$(main_steps_of "$crit")"); done
-        # shellcheck disable=SC2086  # criteria and contest_ks are lists
+        # shellcheck disable=SC2086  # contenders and contest_ks are lists
         run_unit 9 contest "$exp_dir/contest/.done" \
             "$python" "$recipes_dir/../benchmarks/contest.py" --dump "$dump_dir" \
             --exp-dir "$exp_dir" --out "$exp_dir/contest" --conf-dir "$conf_dir" \
-            --criteria $criteria --ks $contest_ks --threads "$nj" --repeats 2 \
+            --criteria $contenders --ks $contest_ks --threads "$nj" --repeats 2 \
             ${contest_chosen[@]+--chosen "${contest_chosen[@]}"}
         cat "$exp_dir/contest/CONTEST.md"
     else
-        log "stage 9: contest skipped (needs fm and another criterion, and a K > 0)"
+        log "stage 9: contest skipped (needs two systems: --contest_criteria, or fm and another in --criteria; and a K > 0)"
     fi
 fi
 
