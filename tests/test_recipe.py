@@ -237,6 +237,27 @@ def test_chosen_settings_reach_training_and_synthesis(tmp_path: Path) -> None:
     assert f"--chosen: no {chosen}/fm.steps" in missing.stderr
 
 
+def test_the_contest_takes_its_systems_and_their_chosen_ks(tmp_path: Path) -> None:
+    """Stage 9 with --contest_criteria and --chosen: those systems only, at the K > 0 of
+    --inference_steps and every chosen K, each anchored at its chosen K."""
+    python = tmp_path / "bin" / "python"  # records the contest's command line
+    python.parent.mkdir()
+    python.write_text(f'#!/usr/bin/env bash\necho "$*" > {tmp_path}/contest_call\n'
+                      f'mkdir -p {tmp_path}/exp/contest && touch {tmp_path}/exp/contest/CONTEST.md\n')
+    python.chmod(0o755)
+    chosen = tmp_path / "chosen"
+    chosen.mkdir()
+    for name, k in (("delta", 2), ("fm_xpred", 10), ("nce", 50)):
+        (chosen / f"{name}.steps").write_text(f"{k}\n")
+    result = _recipe(tmp_path, "--stage", "9", "--python", str(python), "--chosen", str(chosen),
+                     "--criteria", "delta nce fm_xpred", "--contest_criteria", "delta fm_xpred",
+                     "--inference_steps", "0 1 4")
+    assert result.returncode == 0, result.stdout + result.stderr
+    call = (tmp_path / "contest_call").read_text()
+    assert "--criteria delta fm_xpred --ks 1 2 4 10 " in call  # nce's K = 50 is not timed
+    assert call.rstrip().endswith("--chosen delta=2 fm_xpred=10")
+
+
 def test_a_failed_unit_shows_its_progress_bar_as_a_terminal_would(tmp_path: Path) -> None:
     shim = tmp_path / "bin" / "tts-ebm"  # a training run that draws a bar, then fails
     shim.parent.mkdir()
