@@ -1,7 +1,7 @@
 """Per-criterion settings chosen on the `tune` set by one declared rule, never on a test set.
 
 The `tune` set of data_prep/heldout.py is 100 sentences that no corpus trains on and no test
-set holds. For every system of a grid file (e.g. egs/mini_bench/conf/tune.yaml) this
+set holds. For every system of a grid file (e.g. egs/mini_bench/tune_grid.yaml) this
 1. trains each training variant, --train-jobs at a time, (`tts-ebm train` of <conf-dir>/<config>.yaml with the
    variant's overrides) for its share of an equal-compute budget: round(budget / step cost)
    steps, the costs being those of the recipe's --step_costs (benchmarks/step_cost.py);
@@ -23,7 +23,7 @@ Finished units (a `.done` marker each) are skipped: rerunning continues where it
 
   .venv/bin/python -m data_prep.heldout --set tune --out TUNE
   .venv/bin/tts-ebm prepare features --manifest-dir TUNE/manifests --out TUNE/dump
-  .venv/bin/python benchmarks/tune.py --grid egs/mini_bench/conf/tune.yaml \\
+  .venv/bin/python benchmarks/tune.py --grid egs/mini_bench/tune_grid.yaml \\
       --tune-dump TUNE/dump --train-dump egs/mini_bench/dump --conf-dir egs/mini/conf \\
       --out exp/tune --budget-steps 1200 --step-costs "delta=1 fm=0.47 ..."
 """
@@ -46,6 +46,7 @@ from tts_ebm.errors import UserInputError
 from tts_ebm.evaluation.metric_table import pick
 
 COLUMNS = pick("wer", "dnsmos_p808", "mel_fd", "roughness_ratio")
+WER, P808 = COLUMNS[:2]  # the rule's metrics
 SAMPLER_FLAGS = {"steps": "--steps", "temperature": "--temperature",
                  "step_size": "--step-size", "sampler": "--sampler"}
 RULE = ("among the K > 0 settings of a system, those whose WER lies within the 95 % half-width "
@@ -111,16 +112,16 @@ def summary(metrics: dict, key: str) -> tuple[float, float]:
 
 
 def choose(rows: list[dict]) -> dict:
-    """The RULE over rows of {"K", "wer", "wer_ci95", "p808", ...}: a K > 0 row."""
+    """The RULE over rows of {"K", "wer", "wer_ci95", "dnsmos_p808", ...}: a K > 0 row."""
     candidates = [r for r in rows if r["K"] > 0]
     if not candidates:
         raise UserInputError("no K > 0 setting to choose from")
-    best = min(candidates, key=lambda r: r["wer"])
-    tied = [r for r in candidates if r["wer"] <= best["wer"] + best["wer_ci95"]]
-    return max(tied, key=lambda r: r["p808"])
+    best = min(candidates, key=lambda r: r[WER.key])
+    tied = [r for r in candidates if r[WER.key] <= best[WER.key] + best[f"{WER.key}_ci95"]]
+    return max(tied, key=lambda r: r[P808.key])
 
 
-def paired_difference(chosen: dict, baseline: dict, key: str = "dnsmos_p808") -> tuple[float, float]:
+def paired_difference(chosen: dict, baseline: dict, key: str = P808.key) -> tuple[float, float]:
     """Mean and 95 % half-width of the per-sentence difference chosen - baseline."""
     a, b = chosen["utterances"], baseline["utterances"]
     diffs = [a[u][key] - b[u][key] for u in sorted(set(a) & set(b))
@@ -226,11 +227,11 @@ def variants(spec: dict) -> dict[str, dict]:
 
 
 def row(variant: str, point: dict, metrics: dict, overrides: dict) -> dict:
-    wer, wer_ci = summary(metrics, "wer")
-    p808, p808_ci = summary(metrics, "dnsmos_p808")
+    wer, wer_ci = summary(metrics, WER.key)
+    p808, p808_ci = summary(metrics, P808.key)
     return {"variant": variant, "overrides": overrides or {}, "sampler": point,
-            "K": int(point["steps"]), "wer": wer, "wer_ci95": wer_ci, "p808": p808,
-            "p808_ci95": p808_ci, "utterances": metrics["utterances"],
+            "K": int(point["steps"]), WER.key: wer, f"{WER.key}_ci95": wer_ci, P808.key: p808,
+            f"{P808.key}_ci95": p808_ci, "utterances": metrics["utterances"],
             "cells": {c.key: summary(metrics, c.key) if c.key in metrics["summary"] else None
                       for c in COLUMNS}}
 

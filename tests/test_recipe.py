@@ -97,7 +97,7 @@ def test_report_stage_reads_the_experiment_layout(tmp_path: Path) -> None:
     (run / "eval_K4" / "metrics.json").write_text(json.dumps({"summary": summary}))
     result = _recipe(tmp_path, "--stage", "6", "--stop_stage", "6", "--criteria", "delta")
     assert result.returncode == 0, result.stderr
-    assert "| delta | – | – | – | 6.50 ± 0.25 |" in (tmp_path / "exp" / "RESULTS.md").read_text()
+    assert "| delta | 4 | – | – | – | 6.50 ± 0.25 |" in (tmp_path / "exp" / "RESULTS.md").read_text()
     assert (tmp_path / "exp" / "quality_vs_steps.png").is_file()
 
 

@@ -20,7 +20,7 @@ _SPEC.loader.exec_module(tune)
 
 
 def row(k: int, wer: float, p808: float, wer_ci95: float = 0.05, name: str = "") -> dict:
-    return {"K": k, "wer": wer, "wer_ci95": wer_ci95, "p808": p808, "name": name}
+    return {"K": k, "wer": wer, "wer_ci95": wer_ci95, "dnsmos_p808": p808, "name": name}
 
 
 def test_the_rule_takes_the_best_p808_among_settings_tied_on_wer():
