@@ -2,9 +2,10 @@
 
 The `tune` set of data_prep/heldout.py is 100 sentences that no corpus trains on and no test
 set holds. For every system of a grid file (e.g. egs/mini_bench/tune_grid.yaml) this
-1. trains each training variant, --train-jobs at a time, (`tts-ebm train` of <conf-dir>/<config>.yaml with the
-   variant's overrides) for its share of an equal-compute budget: round(budget / step cost)
-   steps, the costs being those of the recipe's --step_costs (benchmarks/step_cost.py);
+1. trains each training variant (`tts-ebm train` of <conf-dir>/<config>.yaml with the
+   variant's overrides), --train-jobs at a time, for its share of an equal-compute budget:
+   round(budget / step cost) steps, the costs being whole training steps relative to delta's
+   (benchmarks/train_step_cost.py; the recipe's --step_costs);
 2. synthesises the tune set with every training variant at K = 0 (the prior mean μ alone,
    temperature 0) and at every point of the system's sampler grid (steps, temperature,
    step_size, sampler: the `tts-ebm synthesize` options), through --vocoder;
@@ -25,7 +26,9 @@ Finished units (a `.done` marker each) are skipped: rerunning continues where it
   .venv/bin/tts-ebm prepare features --manifest-dir TUNE/manifests --out TUNE/dump
   .venv/bin/python benchmarks/tune.py --grid egs/mini_bench/tune_grid.yaml \\
       --tune-dump TUNE/dump --train-dump egs/mini_bench/dump --conf-dir egs/mini/conf \\
-      --out exp/tune --budget-steps 1200 --step-costs "delta=1 fm=0.47 ..."
+      --out exp/tune --budget-steps 1200 --step-costs "delta=1 fm_xpred=0.87 ..."
+
+egs/mini_bench/tune.sh (`make bench-tune`) runs this with the bench's settings.
 """
 
 from __future__ import annotations
