@@ -44,7 +44,7 @@ train_jobs=1           # training runs at a time (CPU: one per core, each on one
 budget_steps=""        # equal training compute: a budget in steps of cost 1 (one delta step),
                        # each config trains round(budget / its cost) steps (empty: its max_steps)
 step_costs=""          # "config=cost ..." one step's cost relative to delta's, for every config
-                       # in --criteria (benchmarks/step_cost.py measures them)
+                       # in --criteria (benchmarks/train_step_cost.py measures whole steps)
 chosen=""              # folder of settings chosen on the tune set (benchmarks/tune.py's OUT/chosen):
                        # per config <config>.train_args (training overrides), <config>.steps (its K)
                        # and <config>.sampler_args (synthesize options). Stages 3-8 use them and
