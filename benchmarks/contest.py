@@ -7,10 +7,11 @@ On one feature dump, in one run on one machine:
 2. trains each for the same --steps (`tts-ebm train`, overrides data.dump_dir and
    trainer.max_steps), or reads the runs of --exp-dir as they were trained (the recipe's
    --budget_steps gives each its share of equal compute: the table states each one's steps);
-3. times the acoustic model alone (text encoder, durations, K steps of the checkpoint's sampler)
-   on every test utterance, all systems and K interleaved in one process with
+3. times the acoustic model alone (text encoder, durations, K steps of the checkpoint's sampler,
+   with the system's --sampler-args) on every test utterance, all systems and K interleaved in one process with
    torch.set_num_threads(--threads), best of --repeats passes;
-4. synthesises the test set at each K (`tts-ebm synthesize --save-mel --seed 0`) and evaluates
+4. synthesises the test set at each K (`tts-ebm synthesize --save-mel --seed 0` and the system's
+   --sampler-args, e.g. its temperature chosen on a tuning set) and evaluates
    it (`tts-ebm evaluate`: WER, DNSMOS P.808, mel_fd against the dump's mels, MCD with
    --test-ref);
 5. writes OUT/contest.json, OUT/CONTEST.md (every row; per metric the best K of each system;
@@ -41,6 +42,7 @@ from pathlib import Path
 import torch
 
 from tts_ebm import Synthesizer
+from tts_ebm.controls import SynthesisControls, add_arguments
 from tts_ebm.errors import UserInputError
 from tts_ebm.evaluation.metric_table import Metric, pick
 from tts_ebm.model import AcousticModel, ModelConfig
@@ -103,21 +105,25 @@ def _generate(synth: Synthesizer, sentences: list, sampler, generator: torch.Gen
 
 
 def time_acoustic_models(
-    checkpoints: dict[str, Path], texts: list[str], ks: list[int], threads: int, repeats: int
+    checkpoints: dict[str, Path], texts: list[str], ks: list[int], threads: int, repeats: int,
+    controls: dict[str, SynthesisControls] | None = None,
 ) -> dict[tuple[str, int], dict[str, float]]:
     """Best-of-`repeats` wall seconds of the acoustic model over the whole test set, per
-    (system, K), all interleaved; audio seconds of the generated mels for the RTF."""
+    (system, K), all interleaved, each system with its `controls` (e.g. another sampler);
+    audio seconds of the generated mels for the RTF."""
     torch.set_num_threads(threads)
+    controls = controls or {}
     synths = {name: Synthesizer(path, device="cpu") for name, path in checkpoints.items()}
     batches = {name: [synth.sentences(text) for text in texts] for name, synth in synths.items()}
     best: dict[tuple[str, int], dict[str, float]] = {}
     for name, synth in synths.items():  # warm-up (allocator, first-call paths): not counted
         for k in ks:
-            _generate(synth, batches[name][0], synth.build_sampler(steps=k), torch.Generator())
+            _generate(synth, batches[name][0], synth.build_sampler(controls.get(name), steps=k),
+                      torch.Generator())
     for _ in range(repeats):
         for name, synth in synths.items():
             for k in ks:
-                sampler = synth.build_sampler(steps=k)
+                sampler = synth.build_sampler(controls.get(name), steps=k)
                 seconds, frames = 0.0, 0
                 generator = torch.Generator().manual_seed(0)
                 for sentences in batches[name]:
@@ -134,12 +140,15 @@ def time_acoustic_models(
 
 
 def saved_timings(path: Path, names: list[str], ks: list[int], steps: dict[str, int],
-                  threads: int) -> dict[tuple[str, int], dict[str, float]] | None:
-    """The timings of an earlier run of the same contest (systems, K, steps, threads), if any."""
+                  threads: int, sampler_args: dict[str, list[str]]
+                  ) -> dict[tuple[str, int], dict[str, float]] | None:
+    """The timings of an earlier run of the same contest (systems, K, steps, threads, sampler
+    options), if any."""
     if not path.is_file():
         return None
     saved = json.loads(path.read_text(encoding="utf-8"))
-    if saved.get("steps") != steps or saved.get("threads") != threads:
+    if (saved.get("steps"), saved.get("threads"), saved.get("sampler_args", {})) != (
+            steps, threads, sampler_args):
         return None
     timings = {(r["system"], r["K"]): {key: r[key] for key in ("wall_s", "audio_s", "rtf")}
                for r in saved.get("rows", [])}
@@ -256,6 +265,29 @@ def parse_chosen(pairs: list[str], names: list[str], ks: list[int]) -> dict[str,
     return chosen
 
 
+def parse_sampler_args(pairs: list[str], names: list[str]
+                       ) -> tuple[dict[str, list[str]], dict[str, SynthesisControls]]:
+    """--sampler-args SYSTEM=OPTIONS pairs -> per system its synthesize options (for the
+    synthesis) and the same as controls (for the timing); checked here, so that an unknown
+    system or flag or a bad value fails before any timing or synthesis."""
+    parser = argparse.ArgumentParser(prog="--sampler-args", add_help=False, exit_on_error=False)
+    add_arguments(parser)
+    options, controls = {}, {}
+    for pair in pairs:
+        name, _, text = pair.partition("=")
+        if name not in names:
+            raise UserInputError(f"--sampler-args {pair!r}: {name!r} is not one of {names}")
+        try:
+            parsed, unknown = parser.parse_known_args(shlex.split(text))
+        except argparse.ArgumentError as error:
+            raise UserInputError(f"--sampler-args {pair!r}: {error}") from None
+        if unknown or parsed.steps is not None:
+            raise UserInputError(f"--sampler-args {pair!r}: want synthesize sampler options "
+                                 f"other than --steps (not {unknown or ['--steps']})")
+        options[name], controls[name] = shlex.split(text), SynthesisControls.from_args(parsed)
+    return options, controls
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dump", type=Path, required=True,
@@ -275,6 +307,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chosen", nargs="+", default=[], metavar="SYSTEM=K",
                         help="each system's chosen K (on a tuning set), anchors of the "
                         "equal-time pairs (default: every K of the first system)")
+    parser.add_argument("--sampler-args", nargs="+", default=[], metavar="SYSTEM=OPTIONS",
+                        help="a system's synthesize options at every K, e.g. its chosen "
+                        "temperature: --sampler-args 'fm_xpred=--temperature 0.3' (default: "
+                        "the checkpoint's sampler settings)")
     parser.add_argument("--ks", type=int, nargs="+", default=[1, 2, 4, 10],
                         help="sampler steps K to synthesise (default: %(default)s)")
     parser.add_argument("--test-ref", type=Path, default=None,
@@ -305,6 +341,7 @@ def main(argv: list[str] | None = None) -> int:
     out, names = args.out, args.criteria
     exp = args.exp_dir or out
     chosen = parse_chosen(args.chosen, names, args.ks)
+    sampler_args, controls = parse_sampler_args(args.sampler_args, names)
 
     counts = parameter_counts(args.conf_dir, names, args.param_tolerance)
     print("parameters:", {n: f"{c['params']:,} ({c['field']})" for n, c in counts.items()})
@@ -325,10 +362,11 @@ def main(argv: list[str] | None = None) -> int:
                     f"trainer.max_steps={args.steps}", *args.train_args)
         trained_steps[name] = json.loads(summary.read_text(encoding="utf-8"))["steps"]
         checkpoints[name] = train_dir / "checkpoints" / "last.ckpt"
-    timings = saved_timings(out / "contest.json", names, args.ks, trained_steps, args.threads)
+    timings = saved_timings(out / "contest.json", names, args.ks, trained_steps, args.threads,
+                            sampler_args)
     if timings is None or args.retime:
         timings = time_acoustic_models(checkpoints, [text for _, text in test], args.ks,
-                                       args.threads, args.repeats)
+                                       args.threads, args.repeats, controls)
 
     rows = []
     for name in names:
@@ -338,7 +376,7 @@ def main(argv: list[str] | None = None) -> int:
                 voc = ["--vocoder", args.vocoder] if args.vocoder else []
                 tts_ebm("synthesize", "--checkpoint", str(checkpoints[name]), "--text-file",
                         str(test_text), "--out", str(synth_dir), "--steps", str(k), "--seed",
-                        "0", "--save-mel", *voc)
+                        "0", "--save-mel", *voc, *sampler_args.get(name, []))
                 (synth_dir / ".done").touch()
             if not (eval_dir / "metrics.json").is_file():
                 ref = ["--reference", str(args.test_ref)] if args.test_ref else []
@@ -354,7 +392,8 @@ def main(argv: list[str] | None = None) -> int:
 
     ceiling = read_ceiling(exp)
     (out / "contest.json").write_text(json.dumps(
-        {"steps": trained_steps, "threads": args.threads, "test_utterances": len(test),
+        {"steps": trained_steps, "threads": args.threads, "sampler_args": sampler_args,
+         "test_utterances": len(test),
          "copy_synthesis": ceiling,
          "dump": str(args.dump), "rows": rows}, indent=2) + "\n", encoding="utf-8")
     header = ["| system | field | params | training steps | K | acoustic wall s | RTF | "

@@ -46,6 +46,7 @@ from pathlib import Path
 import yaml
 
 from tts_ebm.errors import UserInputError
+from tts_ebm.evaluation.evaluate import paired_difference
 from tts_ebm.evaluation.metric_table import pick
 
 COLUMNS = pick("wer", "dnsmos_p808", "mel_fd", "roughness_ratio")
@@ -122,19 +123,6 @@ def choose(rows: list[dict]) -> dict:
     best = min(candidates, key=lambda r: r[WER.key])
     tied = [r for r in candidates if r[WER.key] <= best[WER.key] + best[f"{WER.key}_ci95"]]
     return max(tied, key=lambda r: r[P808.key])
-
-
-def paired_difference(chosen: dict, baseline: dict, key: str = P808.key) -> tuple[float, float]:
-    """Mean and 95 % half-width of the per-sentence difference chosen - baseline."""
-    a, b = chosen["utterances"], baseline["utterances"]
-    diffs = [a[u][key] - b[u][key] for u in sorted(set(a) & set(b))
-             if isinstance(a[u].get(key), (int, float)) and isinstance(b[u].get(key), (int, float))]
-    n = len(diffs)
-    if n < 2:
-        return math.nan, math.nan
-    mean = sum(diffs) / n
-    sd = math.sqrt(sum((d - mean) ** 2 for d in diffs) / (n - 1))
-    return mean, 1.96 * sd / math.sqrt(n)
 
 
 class Tuner:
@@ -216,7 +204,8 @@ class Tuner:
                 options = [a for k, v in point.items() for a in (SAMPLER_FLAGS[k], str(v))]
                 metrics = self.judge(checkpoint, base / setting_name(point), options)
                 rows.append(row(variant, point, metrics, overrides))
-                rows[-1]["vs_mu"] = paired_difference(metrics, mu)
+                diff = paired_difference(metrics, mu, P808.key)
+                rows[-1]["vs_mu"] = (diff["mean"], diff["ci95"])
         chosen = choose(rows)
         summary_file = self.args.out / system / chosen["variant"] / "train" / "train_summary.json"
         steps = json.loads(summary_file.read_text(encoding="utf-8")).get("steps")

@@ -38,7 +38,8 @@ corpus_args=""         # any other `tts-ebm prepare CORPUS` options, e.g. "--see
 check_data=true        # stage 1 ends with tts-ebm check-data; faults stop the recipe
 
 # Stage 3: training
-criteria="delta dsm"   # criteria to train, each with <conf_dir>/<criterion>.yaml (delta dsm fm nce ssm)
+criteria="delta dsm"   # criteria to train, each with <conf_dir>/<criterion>.yaml (delta dsm fm nce ssm);
+                       # <name>_seed<N>: <name>.yaml again with trainer.seed=N (seed noise)
 train_args=""          # extra `tts-ebm train` overrides, e.g. "trainer.max_steps=200"
 train_jobs=1           # training runs at a time (CPU: one per core, each on one thread)
 budget_steps=""        # equal training compute: a budget in steps of cost 1 (one delta step),
@@ -47,9 +48,11 @@ step_costs=""          # "config=cost ..." one step's cost relative to delta's, 
                        # in --criteria (benchmarks/train_step_cost.py measures whole steps)
 chosen=""              # folder of settings chosen on the tune set (benchmarks/tune.py's OUT/chosen):
                        # per config <config>.train_args (training overrides), <config>.steps (its K)
-                       # and <config>.sampler_args (synthesize options). Stages 3-8 use them and
+                       # and <config>.sampler_args (synthesize options). Stages 3-9 use them and
                        # synthesise and judge K = 0 and the chosen K only; <name>_seed<N> (the same
                        # system, another training seed) takes <name>'s choices
+mu_criteria=""         # with --chosen: the configs also judged at K = 0, mu alone (empty: all of
+                       # them); ablations and seed runs may skip it to save evaluation time
 
 # Stages 4-7: inference, evaluation, report, listening test
 inference_steps="0 1 2 4 10" # sampler steps K to synthesise and evaluate (0: the prior mean mu alone)
@@ -97,6 +100,7 @@ Options (default):
   --n_val ("$n_val") --n_test ("$n_test") --corpus_args ("$corpus_args") --check_data ($check_data)
   --criteria ("$criteria") --train_args ("$train_args") --train_jobs ($train_jobs)
   --budget_steps ("$budget_steps") --step_costs ("$step_costs") --chosen ("$chosen")
+  --mu_criteria ("$mu_criteria")
   --inference_steps ("$inference_steps") --main_steps ($main_steps) --vocoder ("$vocoder")
   --inference_args ("$inference_args") --eval_args ("$eval_args") --judge_recordings ($judge_recordings)
   --listening_format ($listening_format) --listening_utterances ("$listening_utterances")
@@ -119,7 +123,7 @@ while [ $# -gt 0 ]; do
     case "$name" in
         stage|stop_stage|corpus|nj|python|data_dir|dump_dir|exp_dir|conf_dir|download|voice|\
         language|corpus_args|check_data|n_train|n_val|n_test|criteria|train_args|train_jobs|budget_steps|\
-        step_costs|chosen|inference_steps|main_steps|vocoder|\
+        step_costs|chosen|mu_criteria|inference_steps|main_steps|vocoder|\
         inference_args|eval_args|judge_recordings|listening_format|listening_utterances|\
         contest_criteria)
             printf -v "$name" '%s' "$value" ;;
@@ -243,10 +247,18 @@ chosen_setting() {
     cat "$file"
 }
 
-# The K synthesised and judged for config $1: 0 and its chosen K, or --inference_steps.
+# The K synthesised and judged for config $1: its chosen K (after 0 when --mu_criteria, empty
+# meaning all, names it), or --inference_steps.
 steps_of() {
-    if [ -n "$chosen" ]; then echo "0 $(chosen_setting "$1" steps)"; else echo "$inference_steps"; fi
+    if [ -z "$chosen" ]; then echo "$inference_steps"; return; fi
+    local k
+    k=$(chosen_setting "$1" steps) || return 1
+    if [ -z "$mu_criteria" ] || [[ " $mu_criteria " == *" $1 "* ]]; then echo "0 $k"; else echo "$k"; fi
 }
+
+# The training config of $1 (<name>_seed<N> trains <name>.yaml) and its seed override, if any.
+config_of() { echo "$conf_dir/${1%_seed*}.yaml"; }
+seed_override_of() { [[ "$1" != *_seed* ]] || echo "trainer.seed=${1##*_seed}"; }
 
 # The K of config $1 in the listening test and the samples page: its chosen K, or --main_steps.
 main_steps_of() {
@@ -264,8 +276,8 @@ train_criterion() {
     local chosen_args
     chosen_args=$(chosen_setting "$crit" train_args) || return 1
     # shellcheck disable=SC2086  # train_args and chosen_args are lists of key=value overrides
-    tts-ebm train --config "$conf_dir/$crit.yaml" --out "$out" --no-progress "${resume[@]}" \
-        "data.dump_dir=$dump_dir" $train_args $chosen_args "${budget[@]}"
+    tts-ebm train --config "$(config_of "$crit")" --out "$out" --no-progress "${resume[@]}" \
+        "data.dump_dir=$dump_dir" $train_args $chosen_args $(seed_override_of "$crit") "${budget[@]}"
 }
 
 synthesize_test_set() {
@@ -314,7 +326,9 @@ fi
 if run_stage 3; then
     log "stage 3: training ($criteria), up to $train_jobs runs at a time"
     for crit in $criteria; do
-        [ -f "$conf_dir/$crit.yaml" ] || { echo "ERROR: stage 3: no config $conf_dir/$crit.yaml" >&2; exit 1; }
+        [ -f "$(config_of "$crit")" ] || { echo "ERROR: stage 3: no config $(config_of "$crit")" >&2; exit 1; }
+        [[ "$crit" != *_seed* || "${crit##*_seed}" =~ ^[0-9]+$ ]] ||
+            { echo "ERROR: stage 3: $crit: want <name>_seed<N> with N a number" >&2; exit 1; }
         [ -z "$budget_steps" ] || budget_max_steps "$crit" >/dev/null || exit 1
         chosen_setting "$crit" steps >/dev/null || exit 1
     done
@@ -419,15 +433,22 @@ if run_stage 9; then
                      main_steps_of "$c"; done); do [ "$k" -gt 0 ] && echo "$k"; done | sort -nu | xargs)
     if [ "$(wc -w <<<"$contenders")" -gt 1 ] && [ -n "$contest_ks" ]; then
         log "stage 9: contest of $contenders at K in ($contest_ks)"
-        contest_chosen=()  # each system at its chosen K against the others at equal time
+        # each system at its chosen K (and its chosen sampler options at every K) against the
+        # others at equal time; synthesised and judged as in stages 4-5
+        contest_chosen=() contest_samplers=() contest_options=()
         [ -z "$chosen" ] || for crit in $contenders; do
-            contest_chosen+=("$crit=$(main_steps_of "$crit")"); done
+            contest_chosen+=("$crit=$(main_steps_of "$crit")")
+            contest_samplers+=("$crit=$(chosen_setting "$crit" sampler_args)"); done
+        [ -z "$vocoder" ] || contest_options+=(--vocoder "$vocoder")
+        [ -z "$eval_args" ] || contest_options+=("--eval-args=$eval_args")
         # shellcheck disable=SC2086  # contenders and contest_ks are lists
         run_unit 9 contest "$exp_dir/contest/.done" \
             "$python" "$recipes_dir/../benchmarks/contest.py" --dump "$dump_dir" \
             --exp-dir "$exp_dir" --out "$exp_dir/contest" --conf-dir "$conf_dir" \
             --criteria $contenders --ks $contest_ks --threads "$nj" --repeats 2 \
-            ${contest_chosen[@]+--chosen "${contest_chosen[@]}"}
+            --test-ref "$test_ref" "${contest_options[@]}" \
+            ${contest_chosen[@]+--chosen "${contest_chosen[@]}"} \
+            ${contest_samplers[@]+--sampler-args "${contest_samplers[@]}"}
         cat "$exp_dir/contest/CONTEST.md"
     else
         log "stage 9: contest skipped (needs two systems: --contest_criteria, or fm and another in --criteria; and a K > 0)"

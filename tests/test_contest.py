@@ -83,15 +83,35 @@ def test_best_rows_pick_the_best_point_estimate_per_direction():
 def test_saved_timings_are_reused_only_for_the_same_contest(tmp_path):
     path = tmp_path / "contest.json"
     steps = {"delta": 100, "fm": 213}
-    assert contest.saved_timings(path, ["delta"], [1], steps, 2) is None
+    assert contest.saved_timings(path, ["delta"], [1], steps, 2, {}) is None
     timing = {"wall_s": 2.0, "audio_s": 100.0, "rtf": 0.02}
     path.write_text(json.dumps({"steps": steps, "threads": 2, "rows": [
         {"system": "delta", "K": 1, **timing}, {"system": "fm", "K": 1, **timing}]}))
-    assert contest.saved_timings(path, ["delta", "fm"], [1], steps, 2) == {
+    assert contest.saved_timings(path, ["delta", "fm"], [1], steps, 2, {}) == {
         ("delta", 1): timing, ("fm", 1): timing}
-    assert contest.saved_timings(path, ["delta"], [1, 2], steps, 2) is None  # K=2 never timed
-    assert contest.saved_timings(path, ["delta"], [1], {**steps, "fm": 200}, 2) is None  # retrained
-    assert contest.saved_timings(path, ["delta"], [1], steps, 1) is None  # other threads
+    assert contest.saved_timings(path, ["delta"], [1, 2], steps, 2, {}) is None  # K=2 never timed
+    assert contest.saved_timings(path, ["delta"], [1], {**steps, "fm": 200}, 2, {}) is None
+    assert contest.saved_timings(path, ["delta"], [1], steps, 1, {}) is None  # other threads
+    other_sampler = {"fm": ["--sampler", "gd"]}  # timed with the checkpoint's sampler
+    assert contest.saved_timings(path, ["delta"], [1], steps, 2, other_sampler) is None
+
+
+def test_sampler_args_are_checked_and_reach_the_timing():
+    """Each system's synthesize options: kept as given for the synthesis, parsed into the
+    controls the timing builds its sampler from; typos fail before anything runs."""
+    options, controls = contest.parse_sampler_args(
+        ["fm_xpred=--temperature 0.3", "delta=--sampler gd --step-size 1/K"], ["delta", "fm_xpred"])
+    assert options == {"fm_xpred": ["--temperature", "0.3"],
+                       "delta": ["--sampler", "gd", "--step-size", "1/K"]}
+    assert controls["fm_xpred"].temperature == 0.3 and controls["fm_xpred"].steps is None
+    assert (controls["delta"].sampler, controls["delta"].step_size) == ("gd", "1/K")
+    for bad, words in (("nce=--temperature 0.3", "'nce' is not one of"),
+                       ("delta=--temprature 0.3", "--temprature"),
+                       ("delta=--steps 4", "other than --steps"),
+                       ("delta=--temperature", "expected one argument"),
+                       ("delta=--temperature -1", "temperature")):
+        with pytest.raises(UserInputError, match=words):
+            contest.parse_sampler_args([bad], ["delta", "fm_xpred"])
 
 
 def test_ceiling_is_the_copy_synthesis_means(tmp_path):

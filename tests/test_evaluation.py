@@ -17,7 +17,7 @@ import soundfile as sf
 from tts_ebm.commands import evaluate as evaluate_command
 from tts_ebm.errors import UserInputError
 from tts_ebm.evaluation import feature_cache
-from tts_ebm.evaluation.evaluate import evaluate_folders, mean_ci95
+from tts_ebm.evaluation.evaluate import evaluate_folders, mean_ci95, paired_difference
 from tts_ebm.evaluation.metrics import (
     MetricSettings,
     compare,
@@ -102,6 +102,18 @@ def test_mean_ci95_uses_t_distribution() -> None:
     assert row["mean"] == 2.0 and row["std"] == 1.0 and row["n"] == 3
     assert row["ci95"] == pytest.approx(4.302653 / math.sqrt(3), rel=1e-5)
     assert mean_ci95([4.0]) == {"mean": 4.0, "std": None, "ci95": None, "n": 1}
+
+
+def test_the_paired_difference_is_a_known_answer() -> None:
+    """Per-utterance differences over the utterances both scored (a t-interval of 4 numbers)."""
+    chosen = {"utterances": {f"u{i}": {"dnsmos_p808": 3.0 + d} for i, d in
+                             enumerate([0.1, 0.3, 0.2, 0.4])} | {"failed": {"dnsmos_p808": None}}}
+    mu = {"utterances": {f"u{i}": {"dnsmos_p808": 3.0} for i in range(4)}
+          | {"failed": {"dnsmos_p808": 1.0}, "extra": {"dnsmos_p808": 9.0}}}
+    row = paired_difference(chosen, mu, "dnsmos_p808")
+    sd = math.sqrt(sum((d - 0.25) ** 2 for d in [0.1, 0.3, 0.2, 0.4]) / 3)
+    assert (row["mean"], row["n"]) == (pytest.approx(0.25), 4)
+    assert row["ci95"] == pytest.approx(3.182446 * sd / 2, rel=1e-6)  # t(0.975, 3)
 
 
 def _write(folder: Path, name: str, wav: np.ndarray, sr: int = SR) -> None:

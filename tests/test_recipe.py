@@ -173,14 +173,14 @@ def test_budget_steps_give_each_config_its_share_of_equal_compute(tmp_path: Path
     shim.chmod(0o755)
     conf = tmp_path / "conf"
     conf.mkdir()
-    for name in ("delta", "fm", "nce", "fm_seed2"):
+    for name in ("delta", "fm", "nce"):  # fm_seed2 trains fm.yaml
         (conf / f"{name}.yaml").write_text(TINY_CONFIG)
     options = ["--stage", "3", "--stop_stage", "3", "--conf_dir", str(conf),
                "--budget_steps", "600", "--step_costs", "delta=1 fm=0.47 nce=2.8"]
     result = _recipe(tmp_path, *options, "--criteria", "delta fm nce fm_seed2", shims=shim.parent)
     assert result.returncode == 0, result.stdout + result.stderr
     calls = (tmp_path / "train_calls").read_text().splitlines()
-    steps = {re.search(r"/exp/(\w+)/train", c)[1]: re.findall(r"trainer\.\w+=\d+", c)
+    steps = {re.search(r"/exp/(\w+)/train", c)[1]: re.findall(r"trainer\.(?!seed)\w+=\d+", c)
              for c in calls}
     assert steps == {
         "delta": ["trainer.max_steps=600", "trainer.val_every=600", "trainer.ckpt_every=200"],
@@ -201,8 +201,9 @@ def test_budget_steps_give_each_config_its_share_of_equal_compute(tmp_path: Path
 
 def test_chosen_settings_reach_training_and_synthesis(tmp_path: Path) -> None:
     """--chosen DIR: each config trains with its chosen overrides and is synthesised at K = 0
-    (mu alone) and its chosen K with its chosen sampler options; a _seed<N> config takes its
-    system's choices; a config without choices stops the recipe before any training."""
+    (mu alone, only the --mu_criteria when given) and its chosen K with its chosen sampler
+    options; a _seed<N> run trains its system's config with that seed and takes its choices; a
+    config without choices stops the recipe before any training."""
     shim = tmp_path / "bin" / "tts-ebm"  # records train, synthesize and vocode; runs the rest
     shim.parent.mkdir()
     shim.write_text(f'#!/usr/bin/env bash\ncase "$1" in train|synthesize|vocode) echo "$*" >> '
@@ -211,7 +212,7 @@ def test_chosen_settings_reach_training_and_synthesis(tmp_path: Path) -> None:
     conf, chosen = tmp_path / "conf", tmp_path / "chosen"
     conf.mkdir()
     chosen.mkdir()
-    for name in ("delta", "delta_seed2", "fm"):
+    for name in ("delta", "fm"):
         (conf / f"{name}.yaml").write_text(TINY_CONFIG)
     (chosen / "delta.train_args").write_text("optim.lr=0.001\n")
     (chosen / "delta.steps").write_text("2\n")
@@ -223,14 +224,25 @@ def test_chosen_settings_reach_training_and_synthesis(tmp_path: Path) -> None:
     result = _recipe(tmp_path, *options, "--criteria", "delta delta_seed2", shims=shim.parent)
     assert result.returncode == 0, result.stdout + result.stderr
     calls = (tmp_path / "calls").read_text().splitlines()
-    trains = [c for c in calls if c.startswith("train")]
-    assert len(trains) == 2 and all(c.endswith("optim.lr=0.001") for c in trains)
+    trains = sorted(c for c in calls if c.startswith("train"))
+    assert len(trains) == 2 and all(f"--config {conf}/delta.yaml " in c for c in trains)
+    assert "optim.lr=0.001" in trains[0] and "trainer.seed" not in trains[0]
+    assert "optim.lr=0.001 trainer.seed=2" in trains[1]
     synths = sorted(re.search(r"/exp/(\w+)/synth_K(\d+) (.*)", c).group(1, 2, 3)
                     for c in calls if c.startswith("synthesize"))
     assert [s[:2] for s in synths] == [("delta", "0"), ("delta", "2"),
                                        ("delta_seed2", "0"), ("delta_seed2", "2")]
     assert synths[1][2].endswith("--temperature 0.3 --step-size 1/K")
     assert synths[0][2].endswith("--temperature 0")  # mu alone: no sampler options
+    (tmp_path / "calls").unlink()
+    result = _recipe(tmp_path, "--stage", "4", "--stop_stage", "4", *options[4:], "--criteria",
+                     "delta delta_seed3", "--mu_criteria", "delta", "--exp_dir", str(tmp_path / "exp_mu"),
+                     shims=shim.parent)
+    assert result.returncode == 0, result.stdout + result.stderr
+    synths = sorted(re.search(r"/exp_mu/(\w+)/synth_K(\d+)", c).group(1, 2)
+                    for c in (tmp_path / "calls").read_text().splitlines()
+                    if c.startswith("synthesize"))
+    assert synths == [("delta", "0"), ("delta", "2"), ("delta_seed3", "2")]
     (tmp_path / "calls").unlink()
     missing = _recipe(tmp_path, *options, "--criteria", "delta fm", shims=shim.parent)
     assert missing.returncode == 1 and not (tmp_path / "calls").exists()
@@ -249,13 +261,15 @@ def test_the_contest_takes_its_systems_and_their_chosen_ks(tmp_path: Path) -> No
     chosen.mkdir()
     for name, k in (("delta", 2), ("fm_xpred", 10), ("nce", 50)):
         (chosen / f"{name}.steps").write_text(f"{k}\n")
+        (chosen / f"{name}.sampler_args").write_text(f"--temperature 0.{k}\n")
     result = _recipe(tmp_path, "--stage", "9", "--python", str(python), "--chosen", str(chosen),
                      "--criteria", "delta nce fm_xpred", "--contest_criteria", "delta fm_xpred",
                      "--inference_steps", "0 1 4")
     assert result.returncode == 0, result.stdout + result.stderr
     call = (tmp_path / "contest_call").read_text()
     assert "--criteria delta fm_xpred --ks 1 2 4 10 " in call  # nce's K = 50 is not timed
-    assert call.rstrip().endswith("--chosen delta=2 fm_xpred=10")
+    assert call.rstrip().endswith("--chosen delta=2 fm_xpred=10 --sampler-args "
+                                  "delta=--temperature 0.2 fm_xpred=--temperature 0.10")
 
 
 def test_a_failed_unit_shows_its_progress_bar_as_a_terminal_would(tmp_path: Path) -> None:

@@ -35,7 +35,10 @@ def _new_style(k: int) -> dict:
         "gross_pitch_error_rate": _row(0.05, 0.01), "vuv_error_rate": _row(0.2, 0.02),
         "gv_ratio": _row(0.8 + 0.05 * k, 0.01), "roughness_ratio": _row(0.5, 0.1),
         "mel_mcd_db": _row(4.0), "duration_ratio": _row(1.05, 0.01),
-    }) | {"settings": {"mcep_order": 34, "mel_patch_frames": 5}}
+    }) | {"settings": {"mcep_order": 34, "mel_patch_frames": 5},
+          # K4 - K0 per sentence: 0.3, 0.4, 0.5 (paired: +0.40 ± t(0.975, 2) * 0.1 / sqrt 3)
+          "utterances": {f"u{i}": {"dnsmos_p808": 2.5 + 0.1 * k + (i - 1) * 0.025 * k}
+                         for i in range(3)}}
 
 
 @pytest.fixture()
@@ -75,14 +78,16 @@ def test_main_table_has_ceiling_rows_first_and_dashes_for_missing(exp: Path) -> 
     header, *rows = _section(text, MAIN)
     assert header.startswith("| system | K | WER [%] | DNSMOS P.808 | mel FD | MCD [dB] |")
     assert [row.split(" | ")[0] for row in rows] == [
-        "| reference recordings", "| copy synthesis", "| delta", "| dsm"]
+        "| reference recordings", "| copy synthesis", "| delta, μ alone", "| delta", "| dsm"]
     assert rows[0] == ("| reference recordings | – | 21.0 ± 4.0 | 3.77 ± 0.10 | – | – | – | – | – "
-                       "| – | 3 |")
+                       "| – | – | 3 |")
     assert rows[1].startswith("| copy synthesis | – | 25.0 ± 5.0 | 3.33 ± 0.10 | – | 6.12 ± 0.30 |")
-    assert rows[1].endswith("| 10.0 ± 2.0 | 0.020 | 3 |")
-    assert rows[2] == ("| delta | 4 | 10.0 ± 5.0 | 2.90 ± 0.25 | 36.00 ± 4.00 | 7.00 ± 0.50 "
-                       "| 150.0 ± 10.0 | 5.0 ± 1.0 | 20.0 ± 2.0 | 0.050 | 3 |")
-    assert rows[3] == "| dsm | 4 | – | – | – | 7.25 ± 0.50 | – | – | 12.5 | 0.040 | 3 |"
+    assert rows[1].endswith("| 10.0 ± 2.0 | – | 0.020 | 3 |")
+    assert rows[2].startswith("| delta, μ alone | 0 | 50.0 ± 5.0 | 2.50 ± 0.25 |")
+    assert rows[2].endswith("| – | 0.050 | 3 |")
+    assert rows[3] == ("| delta | 4 | 10.0 ± 5.0 | 2.90 ± 0.25 | 36.00 ± 4.00 | 7.00 ± 0.50 "
+                       "| 150.0 ± 10.0 | 5.0 ± 1.0 | 20.0 ± 2.0 | +0.40 ± 0.25 | 0.050 | 3 |")
+    assert rows[4] == "| dsm | 4 | – | – | – | 7.25 ± 0.50 | – | – | 12.5 | – | 0.040 | 3 |"
 
 
 def test_a_run_judged_at_its_chosen_k_alone_shows_that_k(exp: Path) -> None:
@@ -92,8 +97,9 @@ def test_a_run_judged_at_its_chosen_k_alone_shows_that_k(exp: Path) -> None:
     _write(exp / "nce" / "eval_K1" / "metrics.json", _new_style(1))
     _write(exp / "nce" / "eval_K10" / "metrics.json", _new_style(10))
     rows = _section(report.write_report(exp, main_steps=4).read_text(), MAIN)
-    assert rows[5].startswith("| fm | 2 | 30.0 ± 5.0 |")
-    assert rows[6].startswith("| nce | – | – |")  # two K > 0, neither main_steps: no row to pick
+    assert rows[6].startswith("| fm, μ alone | 0 | 50.0 ± 5.0 |")
+    assert rows[7].startswith("| fm | 2 | 30.0 ± 5.0 |") and "| +0.20 ± 0.12 |" in rows[7]
+    assert rows[8].startswith("| nce | – | – |")  # two K > 0, neither main_steps: no row to pick
 
 
 def test_other_tables_figures_settings(exp: Path) -> None:

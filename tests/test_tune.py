@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import math
 import sys
 from pathlib import Path
 
@@ -36,16 +35,6 @@ def test_the_rule_keeps_the_lowest_wer_when_nothing_ties():
     assert tune.choose(rows)["name"] == "a"
     with pytest.raises(UserInputError, match="no K > 0"):
         tune.choose([row(0, 0.1, 3.0)])
-
-
-def test_the_paired_difference_is_a_known_answer():
-    chosen = {"utterances": {f"u{i}": {"dnsmos_p808": 3.0 + d} for i, d in
-                             enumerate([0.1, 0.3, 0.2, 0.4])}}
-    mu = {"utterances": {f"u{i}": {"dnsmos_p808": 3.0} for i in range(4)} | {"extra": {}}}
-    mean, half = tune.paired_difference(chosen, mu)
-    sd = math.sqrt(sum((d - 0.25) ** 2 for d in [0.1, 0.3, 0.2, 0.4]) / 3)
-    assert mean == pytest.approx(0.25)
-    assert half == pytest.approx(1.96 * sd / 2)
 
 
 def test_sampler_grid_points_and_their_folder_names():

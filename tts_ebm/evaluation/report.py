@@ -23,6 +23,7 @@ import warnings
 from pathlib import Path
 
 from tts_ebm.errors import UserInputError
+from tts_ebm.evaluation.evaluate import paired_difference
 from tts_ebm.evaluation.metric_table import Metric, pick
 
 STEPS_PLOT = "quality_vs_steps.png"
@@ -36,6 +37,7 @@ MAIN_COLUMNS = pick("wer", "dnsmos_p808", "mel_fd", "mcd_db", "log_f0_rmse_cents
 MEL_COLUMNS = pick("mel_fd", "mel_mcd_db", "gv_ratio", "roughness_ratio", "duration_ratio")
 STEPS_PLOTTED = pick("wer", "dnsmos_p808", "mel_fd", "mcd_db")  # against K, one panel each
 TIME_PLOTTED = pick("wer", "dnsmos_p808")  # against acoustic-model time
+(P808,) = pick("dnsmos_p808")  # the sanity check's metric: each system against its own μ
 
 
 def _read_json(path: Path, missing: list[str]) -> dict | None:
@@ -185,16 +187,23 @@ def render_markdown(
         "",
         f"## Main comparison (K = {main_steps} inference steps, or a system's only K > 0)",
         "",
-        *_header(["system", "K"], MAIN_COLUMNS, ["RTF", "n"]),
+        ("Each system after its prior mean μ alone (K = 0, temperature 0), the baseline its "
+         "energy must beat. P.808 vs μ: the paired 95 % interval of the per-sentence P.808 "
+         "difference from that μ (above 0: the steps are worth their time)."),
+        "",
+        *_header(["system", "K"], MAIN_COLUMNS, ["P.808 vs μ", "RTF", "n"]),
     ]
     for name, system in ceilings.items():
         lines.append(_row([CEILINGS[name], "–"], system, MAIN_COLUMNS,
-                          [_number(_rtf(system)), _count(system)]))
+                          ["–", _number(_rtf(system)), _count(system)]))
     for name, run in runs.items():
         k = main_step_of(run, main_steps)
-        step = run["steps"].get(k)
+        step, mu = run["steps"].get(k), run["steps"].get(0)
+        if mu is not None and k != 0:
+            lines.append(_row([f"{name}, μ alone", "0"], mu, MAIN_COLUMNS,
+                              ["–", _number(_rtf(mu)), _count(mu)]))
         lines.append(_row([name, str(k) if k is not None else "–"], step, MAIN_COLUMNS,
-                          [_number(_rtf(step)), _count(step)]))
+                          [_versus_mu(step, mu), _number(_rtf(step)), _count(step)]))
 
     lines += ["", "## Mel statistics of the acoustic model (no vocoder)", "",
               ("Generated log-mels against the test set's reference mels. GV ratio: per-bin "
@@ -232,6 +241,17 @@ def render_markdown(
     if missing:
         lines += ["", "## Missing", "", *(f"- {path}" for path in missing)]
     return "\n".join(lines) + "\n"
+
+
+def _versus_mu(step: dict | None, mu: dict | None) -> str:
+    """The paired P.808 difference of a K row from its μ row, "–" without both."""
+    metrics = [(s or {}).get("metrics") or {} for s in (step, mu)]
+    if step is mu or not all(m.get("utterances") for m in metrics):
+        return "–"
+    diff = paired_difference(*metrics, P808.key)
+    if diff["mean"] is None or diff["ci95"] is None:
+        return "–"
+    return f"{diff['mean']:+.2f} ± {diff['ci95']:.2f}"
 
 
 def _acoustic_rtf(step: dict | None) -> float | None:
