@@ -73,15 +73,21 @@ def run_once(folder: Path, action) -> None:
     (folder / ".done").write_text("done\n", encoding="utf-8")
 
 
-def sampler_points(grid: dict) -> list[dict]:
-    """Every combination of the grid's option lists, e.g. {steps: [1, 2], temperature: [0.3]}."""
-    unknown = set(grid) - set(SAMPLER_FLAGS)
-    if unknown:
-        raise UserInputError(f"unknown sampler option(s) {sorted(unknown)} in the grid "
-                             f"(known: {sorted(SAMPLER_FLAGS)})")
-    keys = sorted(grid)
-    values = [v if isinstance(v, list) else [v] for v in (grid[k] for k in keys)]
-    return [dict(zip(keys, combo)) for combo in itertools.product(*values)]
+def sampler_points(grid: dict | list[dict]) -> list[dict]:
+    """Every combination of the grid's option lists, e.g. {steps: [1, 2], temperature: [0.3]};
+    a list of such grids gives their union in order, without repeats (a grid need not be a
+    full product: [{steps: [4, 10], temperature: 0.5}, {steps: 10, temperature: 0}])."""
+    points: list[dict] = []
+    for part in grid if isinstance(grid, list) else [grid]:
+        unknown = set(part) - set(SAMPLER_FLAGS)
+        if unknown:
+            raise UserInputError(f"unknown sampler option(s) {sorted(unknown)} in the grid "
+                                 f"(known: {sorted(SAMPLER_FLAGS)})")
+        keys = sorted(part)
+        values = [v if isinstance(v, list) else [v] for v in (part[k] for k in keys)]
+        points += [p for combo in itertools.product(*values)
+                   if (p := dict(zip(keys, combo))) not in points]
+    return points
 
 
 def setting_name(point: dict) -> str:

@@ -44,6 +44,10 @@ def test_sampler_grid_points_and_their_folder_names():
     assert tune.setting_name(points[0]) == "K2_step_size1-K_temperature0.3"
     with pytest.raises(UserInputError, match="lr"):
         tune.sampler_points({"steps": [2], "lr": [1e-3]})
+    union = tune.sampler_points([{"steps": [4, 10], "temperature": 0.5},
+                                 {"steps": 10, "temperature": [0, 0.5]}])
+    assert union == [{"steps": 4, "temperature": 0.5}, {"steps": 10, "temperature": 0.5},
+                     {"steps": 10, "temperature": 0}]  # the repeated point once
 
 
 def test_equal_compute_steps_come_from_the_costs():
