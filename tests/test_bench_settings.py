@@ -1,0 +1,46 @@
+"""The CPU benchmark's two passes agree: every system `make bench` trains has a config, a step
+cost, a tuning-grid entry and settings chosen on the tune set that its config accepts, so the
+test pass cannot start a run the tuning pass never chose for (and fail an hour into it)."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import yaml
+
+from tts_ebm.training.config import load_config
+
+REPO = Path(__file__).resolve().parents[1]
+BENCH = REPO / "egs" / "mini_bench"
+CONF = REPO / "egs" / "mini" / "conf"
+SYSTEMS = ["delta", "nce", "ssm", "dsm_nc", "fm_xpred", "dsm", "fm"]  # egs/mini_bench/run.sh
+
+
+def _settings() -> dict[str, str]:
+    """The shell variables of settings.sh, read by bash itself."""
+    script = (f". {BENCH / 'settings.sh'}; printf '%s\\n' \"$budget_steps\" \"$step_costs\" "
+              "\"$vocoder\" \"$seed_systems\"")
+    lines = subprocess.run(["bash", "-c", script], check=True, capture_output=True,
+                           text=True).stdout.splitlines()
+    return dict(zip(["budget_steps", "step_costs", "vocoder", "seed_systems"], lines))
+
+
+def test_every_bench_system_is_costed_tuned_and_chosen() -> None:
+    settings = _settings()
+    costs = dict(pair.split("=") for pair in settings["step_costs"].split())
+    grid = yaml.safe_load((BENCH / "tune_grid.yaml").read_text())["systems"]
+    run_sh = (BENCH / "run.sh").read_text()
+    assert all(name in run_sh for name in SYSTEMS)
+    assert sorted(grid) == sorted(SYSTEMS) and sorted(costs) == sorted(SYSTEMS)
+    assert int(settings["budget_steps"]) > 0 and settings["vocoder"] == "hifigan-lj"
+    seeds = settings["seed_systems"].split()
+    assert len(seeds) == 2 and set(seeds) <= set(SYSTEMS[:5])  # the two best of the five
+    for name in SYSTEMS:
+        chosen = {kind: (BENCH / "conf" / "chosen" / f"{name}.{kind}").read_text().split()
+                  for kind in ("train_args", "steps", "sampler_args")}
+        config = load_config(CONF / f"{name}.yaml", chosen["train_args"])  # keys must exist
+        assert config.criterion.name
+        assert int(chosen["steps"][0]) > 0  # the chosen K; mu alone is judged besides it
+        assert all(flag in {"--temperature", "--step-size", "--sampler"}
+                   for flag in chosen["sampler_args"][::2])
