@@ -61,6 +61,7 @@ vocoder=""                   # --vocoder spec (empty: the synthesize default, Hi
 inference_args=""            # extra `tts-ebm synthesize` options
 eval_args=""                 # extra `tts-ebm evaluate` options, e.g. "--f0-method dio"
 judge_recordings=true        # stage 5 also scores the recordings themselves (WER, DNSMOS)
+report_pairs=""              # stage 6: "A:B ..." systems compared sentence by sentence (A - B)
 listening_format=webmushra-mushra
 contest_criteria=""          # stage 9's systems (default: --criteria, when it has fm); each is
                              # synthesised and judged at every contest K, so name few
@@ -79,7 +80,7 @@ Stages:
   5 evaluate    tts-ebm evaluate for every criterion and K, the copy synthesis and (unless
                 --judge_recordings false) the recordings themselves (WER and DNSMOS only)
   6 report      exp/RESULTS.md, exp/quality_vs_steps.png, exp/quality_vs_time.png (always
-                regenerated)
+                regenerated); --report_pairs adds paired differences between systems
   7 listening   tts-ebm export-listening-test of the K=--main_steps systems and the first
                 criterion's prior mean alone (K=0, when synthesised)
   8 samples     exp/samples/index.html: every system's audio and mels side by side (always
@@ -103,6 +104,7 @@ Options (default):
   --mu_criteria ("$mu_criteria")
   --inference_steps ("$inference_steps") --main_steps ($main_steps) --vocoder ("$vocoder")
   --inference_args ("$inference_args") --eval_args ("$eval_args") --judge_recordings ($judge_recordings)
+  --report_pairs ("$report_pairs")
   --listening_format ($listening_format) --listening_utterances ("$listening_utterances")
   --contest_criteria ("$contest_criteria")
 EOF
@@ -124,7 +126,7 @@ while [ $# -gt 0 ]; do
         stage|stop_stage|corpus|nj|python|data_dir|dump_dir|exp_dir|conf_dir|download|voice|\
         language|corpus_args|check_data|n_train|n_val|n_test|criteria|train_args|train_jobs|budget_steps|\
         step_costs|chosen|mu_criteria|inference_steps|main_steps|vocoder|\
-        inference_args|eval_args|judge_recordings|listening_format|listening_utterances|\
+        inference_args|eval_args|judge_recordings|report_pairs|listening_format|listening_utterances|\
         contest_criteria)
             printf -v "$name" '%s' "$value" ;;
         *) echo "$0: unknown option --$name (see --help)" >&2; exit 2 ;;
@@ -386,8 +388,10 @@ fi
 if run_stage 6; then
     log "stage 6: report"
     rm -f "$log_dir/.report.done"  # derived from stages 3-5 and cheap: always regenerated
+    # shellcheck disable=SC2086  # report_pairs is a list of A:B pairs
     run_unit 6 report "$log_dir/.report.done" \
-        "$python" -m tts_ebm.evaluation.report --exp-dir "$exp_dir" --main-steps "$main_steps"
+        "$python" -m tts_ebm.evaluation.report --exp-dir "$exp_dir" --main-steps "$main_steps" \
+        ${report_pairs:+--pairs $report_pairs}
     cat "$exp_dir/RESULTS.md"
 fi
 

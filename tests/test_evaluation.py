@@ -116,6 +116,18 @@ def test_the_paired_difference_is_a_known_answer() -> None:
     assert row["ci95"] == pytest.approx(3.182446 * sd / 2, rel=1e-6)  # t(0.975, 3)
 
 
+def test_the_paired_wer_difference_is_the_difference_of_corpus_wers() -> None:
+    """Word errors 4,0,2 against 1,1,1 over 10,20,30 words: corpus WERs 6/60 - 3/60 = 0.05
+    (the sentence-averaged WERs would differ by 0.094); the interval is the t-interval of the
+    error differences (3, -1, 1) over the mean length of 20 words."""
+    def metrics(errors: list[int]) -> dict:
+        return {"utterances": {f"u{i}": {"word_errors": e, "reference_words": w, "wer": e / w}
+                               for i, (e, w) in enumerate(zip(errors, [10, 20, 30]))}}
+    row = paired_difference(metrics([4, 0, 2]), metrics([1, 1, 1]), "wer")
+    assert (row["mean"], row["n"]) == (pytest.approx(0.05), 3)
+    assert row["ci95"] == pytest.approx(4.302653 * 2.0 / 20 / math.sqrt(3), rel=1e-6)
+
+
 def _write(folder: Path, name: str, wav: np.ndarray, sr: int = SR) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     sf.write(folder / f"{name}.wav", wav, sr)

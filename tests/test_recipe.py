@@ -95,9 +95,12 @@ def test_report_stage_reads_the_experiment_layout(tmp_path: Path) -> None:
     (run / "eval_K4").mkdir()
     summary = {"mcd_db": {"mean": 6.5, "ci95": 0.25, "std": 0.3, "n": 4}}
     (run / "eval_K4" / "metrics.json").write_text(json.dumps({"summary": summary}))
-    result = _recipe(tmp_path, "--stage", "6", "--stop_stage", "6", "--criteria", "delta")
+    result = _recipe(tmp_path, "--stage", "6", "--stop_stage", "6", "--criteria", "delta",
+                     "--report_pairs", "delta:delta delta:nce")
     assert result.returncode == 0, result.stderr
-    assert "| delta | 4 | – | – | – | 6.50 ± 0.25 |" in (tmp_path / "exp" / "RESULTS.md").read_text()
+    text = (tmp_path / "exp" / "RESULTS.md").read_text()
+    assert "| delta | 4 | – | – | – | 6.50 ± 0.25 |" in text
+    assert "| delta − delta |" in text and "| delta − nce |" in text  # both pairs reached it
     assert (tmp_path / "exp" / "quality_vs_steps.png").is_file()
 
 

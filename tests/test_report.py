@@ -102,6 +102,21 @@ def test_a_run_judged_at_its_chosen_k_alone_shows_that_k(exp: Path) -> None:
     assert rows[8].startswith("| nce | – | – |")  # two K > 0, neither main_steps: no row to pick
 
 
+def test_pairs_are_compared_sentence_by_sentence_at_each_main_k(exp: Path) -> None:
+    """--pairs A:B: A's main row minus B's per sentence; a system that is not there gives "–"."""
+    for k in (0, 2):
+        _write(exp / "fm" / f"eval_K{k}" / "metrics.json", _new_style(k))
+    assert report.main(["--exp-dir", str(exp), "--main-steps", "4",
+                        "--pairs", "delta:fm", "delta:nowhere"]) == 0
+    header, *rows = _section((exp / "RESULTS.md").read_text(), "Paired differences between systems")
+    assert header == "| A − B | WER [%] | DNSMOS P.808 | MCD [dB] | log-F0 RMSE [cents] | n |"
+    # delta K4 - fm K2 in P.808 per sentence: 0.2 + (i - 1) * 0.05 = 0.15, 0.2, 0.25
+    assert rows[0] == "| delta − fm | – | +0.20 ± 0.12 | – | – | 3 |"
+    assert rows[1] == "| delta − nowhere | – | – | – | – | – |"
+    with pytest.raises(SystemExit):  # argparse's usage error names the malformed pair
+        report.main(["--exp-dir", str(exp), "--pairs", "delta"])
+
+
 def test_other_tables_figures_settings(exp: Path) -> None:
     out = report.write_report(exp, main_steps=4)
     text = out.read_text()

@@ -10,6 +10,8 @@
 # - synthesis of the test set through HiFi-GAN (settings.sh) at each system's chosen K and
 #   sampler options, and mu alone (K = 0) for the five criteria, the baseline each must beat;
 # - evaluation: WER, DNSMOS P.808 (its P.808 model alone), mel FD, MCD, log-F0 (dio), GPE, V/UV;
+# - stage 6: RESULTS.md, with the paper's ranking (delta, ssm, nce) and each seed pair compared
+#   sentence by sentence (--report_pairs);
 # - stage 9: the contest of delta and fm_xpred at equal acoustic-model wall time, each at its
 #   chosen K against the other's nearest chosen K (--inference_steps 0: no other K is timed).
 # Extra options override these, e.g. `bash egs/mini_bench/run.sh --stage 9`.
@@ -32,5 +34,6 @@ criteria="delta nce ssm dsm_nc fm_xpred"
     --vocoder "$vocoder" \
     --eval_args "--f0-method dio --dnsmos-models p808" \
     --contest_criteria "delta fm_xpred" \
+    --report_pairs "delta:ssm delta:nce ssm:nce delta:delta_seed2 nce:nce_seed2 delta:fm_xpred" \
     --nj 2 \
     "$@"

@@ -65,10 +65,19 @@ def mean_ci95(values: list[float]) -> dict[str, float | int | None]:
 def paired_difference(metrics: dict, baseline: dict, key: str) -> dict[str, float | int | None]:
     """`mean_ci95` of the per-utterance differences metrics - baseline in `key` over the
     utterances both scored: two systems judged on the same sentences are compared by it, where
-    their own intervals (sentence variance included) overlap for a 0.04 P.808 gain."""
+    their own intervals (sentence variance included) overlap for a 0.04 P.808 gain.
+
+    WER is compared as the corpus WER is computed (word errors over reference words): the
+    per-sentence word-error differences over the mean reference length, whose mean is the
+    difference of the two corpus WERs, not of the sentence-averaged ones."""
     ours, theirs = metrics.get("utterances") or {}, baseline.get("utterances") or {}
-    return mean_ci95([ours[u][key] - theirs[u][key] for u in sorted(set(ours) & set(theirs))
-                      if all(isinstance(row.get(key), (int, float)) for row in (ours[u], theirs[u]))])
+    field = "word_errors" if key == "wer" else key
+    shared = [u for u in sorted(set(ours) & set(theirs))
+              if all(isinstance(row.get(field), (int, float)) for row in (ours[u], theirs[u]))]
+    differences = np.array([ours[u][field] - theirs[u][field] for u in shared], dtype=np.float64)
+    if key == "wer" and shared:
+        differences /= np.mean([ours[u]["reference_words"] for u in shared])
+    return mean_ci95(differences.tolist())
 
 
 def _judge(path: Path, text: str | None, dnsmos: bool, p835: bool) -> dict:

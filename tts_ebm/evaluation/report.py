@@ -38,6 +38,8 @@ MEL_COLUMNS = pick("mel_fd", "mel_mcd_db", "gv_ratio", "roughness_ratio", "durat
 STEPS_PLOTTED = pick("wer", "dnsmos_p808", "mel_fd", "mcd_db")  # against K, one panel each
 TIME_PLOTTED = pick("wer", "dnsmos_p808")  # against acoustic-model time
 (P808,) = pick("dnsmos_p808")  # the sanity check's metric: each system against its own μ
+# system against system (--pairs): Sun & Ragni's metrics (MCD, log-F0, a MOS predictor) and WER
+PAIRED_COLUMNS = pick("wer", "dnsmos_p808", "mcd_db", "log_f0_rmse_cents")
 
 
 def _read_json(path: Path, missing: list[str]) -> dict | None:
@@ -168,6 +170,7 @@ def render_markdown(
     missing: list[str],
     main_steps: int | None,
     plots: list[str],
+    pairs: list[tuple[str, str]] = (),
 ) -> str:
     """RESULTS.md text: ceiling rows first, then the main table at K = main_steps, the mel
     statistics and every K, training, figures, settings, missing files."""
@@ -204,6 +207,9 @@ def render_markdown(
                               ["–", _number(_rtf(mu)), _count(mu)]))
         lines.append(_row([name, str(k) if k is not None else "–"], step, MAIN_COLUMNS,
                           [_versus_mu(step, mu), _number(_rtf(step)), _count(step)]))
+
+    if pairs:
+        lines += _paired_section(runs, pairs, main_steps)
 
     lines += ["", "## Mel statistics of the acoustic model (no vocoder)", "",
               ("Generated log-mels against the test set's reference mels. GV ratio: per-bin "
@@ -252,6 +258,35 @@ def _versus_mu(step: dict | None, mu: dict | None) -> str:
     if diff["mean"] is None or diff["ci95"] is None:
         return "–"
     return f"{diff['mean']:+.2f} ± {diff['ci95']:.2f}"
+
+
+def _paired_section(runs: dict[str, dict], pairs: list[tuple[str, str]],
+                    main_steps: int | None) -> list[str]:
+    """Rows "A − B": per-sentence paired 95 % intervals of A's main row minus B's, which
+    separate two systems whose own intervals (sentence variance included) overlap."""
+    directions = ", ".join(f"{c.label} {c.better.value}" for c in PAIRED_COLUMNS)
+    lines = ["", "## Paired differences between systems", "",
+             (f"A − B over the sentences both systems scored, each at its main-table K; mean ± "
+              f"95 % t-interval of the per-sentence differences (WER: word errors over the "
+              f"mean reference length, so the mean is the difference of corpus WERs). Better: "
+              f"{directions}."),
+             "", *_header(["A − B"], PAIRED_COLUMNS, ["n"])]
+    for a, b in pairs:
+        steps = [runs[name]["steps"].get(main_step_of(runs[name], main_steps)) if name in runs
+                 else None for name in (a, b)]
+        metrics = [(step or {}).get("metrics") or {} for step in steps]
+        cells, n = [], "–"
+        for column in PAIRED_COLUMNS:
+            diff = (paired_difference(*metrics, column.key) if all(m.get("utterances")
+                                                                    for m in metrics) else {})
+            if diff.get("ci95") is None:
+                cells.append("–")
+                continue
+            digits, n = column.digits, str(diff["n"])
+            cells.append(f"{column.shown(diff['mean']):+.{digits}f} ± "
+                         f"{column.shown(diff['ci95']):.{digits}f}")
+        lines.append("| " + " | ".join([f"{a} − {b}", *cells, n]) + " |")
+    return lines
 
 
 def _acoustic_rtf(step: dict | None) -> float | None:
@@ -354,7 +389,8 @@ def plot_quality_vs_time(ceilings: dict[str, dict], runs: dict[str, dict], path:
 
 
 def write_report(
-    exp_dir: str | Path, out: str | Path | None = None, main_steps: int | None = None
+    exp_dir: str | Path, out: str | Path | None = None, main_steps: int | None = None,
+    pairs: list[tuple[str, str]] = (),
 ) -> Path:
     """Write RESULTS.md (default EXP/RESULTS.md) and the figures next to it; returns the .md path."""
     exp_dir = Path(exp_dir)
@@ -365,7 +401,7 @@ def write_report(
                                      (TIME_PLOT, plot_quality_vs_time))
              if plot(ceilings, runs, out.parent / name)]
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render_markdown(ceilings, runs, missing, main_steps, plots), encoding="utf-8")
+    out.write_text(render_markdown(ceilings, runs, missing, main_steps, plots, pairs), encoding="utf-8")
     return out
 
 
@@ -376,9 +412,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=None, help="default: EXP/RESULTS.md")
     parser.add_argument("--main-steps", type=int, default=None,
                         help="K of the main table (default: the largest K evaluated)")
+    parser.add_argument("--pairs", nargs="*", default=[], metavar="A:B",
+                        help="systems to compare sentence by sentence (A minus B, each at its "
+                             "main-table K), e.g. delta:nce delta:delta_seed2")
     args = parser.parse_args(argv)
+    pairs = [tuple(pair.split(":")) for pair in args.pairs]
+    if any(len(pair) != 2 or not all(pair) for pair in pairs):
+        parser.error(f"--pairs wants A:B, got {' '.join(args.pairs)}")
     try:
-        out = write_report(args.exp_dir, args.out, args.main_steps)
+        out = write_report(args.exp_dir, args.out, args.main_steps, pairs)
     except (UserInputError, FileNotFoundError) as error:
         print(f"report: error: {error}", file=sys.stderr)
         return 2
