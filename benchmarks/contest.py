@@ -94,13 +94,7 @@ def read_test_text(dump: Path, limit: int | None) -> list[tuple[str, str]]:
 
 def _generate(synth: Synthesizer, sentences: list, sampler, generator: torch.Generator) -> int:
     """The acoustic model alone on one utterance's sentences (one batch); generated frames."""
-    ids = [token_ids for _, token_ids in sentences]
-    lengths = torch.tensor([len(row) for row in ids])
-    tokens = torch.zeros(len(ids), int(lengths.max()), dtype=torch.long)
-    for i, row in enumerate(ids):
-        tokens[i, : len(row)] = torch.tensor(row)
-    with torch.no_grad():
-        out = synth.bundle.model.generate(tokens, lengths, sampler, generator=generator)
+    out = synth.generate_batch([ids for _, ids in sentences], sampler, generator=generator)
     return int(out.durations.sum())
 
 

@@ -38,14 +38,8 @@ def generate(synth: Synthesizer, texts: list[str], seed: int, **controls: object
     sampler = synth.build_sampler(**controls)
     mels = []
     for text in texts:
-        ids = [token_ids for _, token_ids in synth.sentences(text)]
-        lengths = torch.tensor([len(row) for row in ids])
-        tokens = torch.zeros(len(ids), int(lengths.max()), dtype=torch.long)
-        for i, row in enumerate(ids):
-            tokens[i, : len(row)] = torch.tensor(row)
-        with torch.no_grad():
-            out = synth.bundle.model.generate(tokens, lengths, sampler,
-                                              generator=torch.Generator().manual_seed(seed))
+        out = synth.generate_batch([ids for _, ids in synth.sentences(text)], sampler,
+                                   generator=torch.Generator().manual_seed(seed))
         mels.append(out.mel)
     return mels
 

@@ -24,6 +24,7 @@ from tts_ebm import samplers
 from tts_ebm.controls import SynthesisControls
 from tts_ebm.errors import UserInputError
 from tts_ebm.io import atomic_path
+from tts_ebm.model.acoustic import GenerateOutput
 from tts_ebm.text import split_sentences, text_to_ids
 from tts_ebm.text.symbols import UnknownSymbolError
 from tts_ebm.training.checkpoint import load_for_inference
@@ -207,6 +208,23 @@ class Synthesizer:
             raise UserInputError(f"nothing speakable in text {text[:80]!r}: {first_error}")
         return pieces
 
+    def generate_batch(
+        self,
+        token_lists: list[list[int]],
+        sampler: samplers.Sampler,
+        length_scale: float = 1.0,
+        generator: torch.Generator | None = None,
+    ) -> GenerateOutput:
+        """The acoustic model alone on one padded batch of token-id lists (`sentences`' ids):
+        normalised mels, durations, μ; what benchmarks time and probe without the vocoder."""
+        lengths = torch.tensor([len(ids) for ids in token_lists], device=self.device)
+        tokens = torch.zeros(len(token_lists), int(lengths.max()), dtype=torch.long,
+                             device=self.device)
+        for i, ids in enumerate(token_lists):
+            tokens[i, : len(ids)] = torch.tensor(ids, dtype=torch.long)
+        return self.bundle.model.generate(tokens, lengths, sampler, length_scale=length_scale,
+                                          generator=generator)
+
     def _generate(
         self,
         token_lists: list[list[int]],
@@ -216,13 +234,8 @@ class Synthesizer:
     ) -> tuple[list[torch.Tensor], list[np.ndarray], list[tuple[np.ndarray, ...]]]:
         """Raw log-mels (80, T_i), token durations and, with a `keep_steps` sampler, per
         sentence (energies (K+1,), raw mu (80, T_i), raw states (K+1, 80, T_i)) of one batch."""
-        lengths = torch.tensor([len(ids) for ids in token_lists], device=self.device)
-        tokens = torch.zeros(len(token_lists), int(lengths.max()), dtype=torch.long,
-                             device=self.device)
-        for i, ids in enumerate(token_lists):
-            tokens[i, : len(ids)] = torch.tensor(ids, dtype=torch.long)
-        out = self.bundle.model.generate(tokens, lengths, sampler, length_scale=length_scale,
-                                         generator=generator)
+        out = self.generate_batch(token_lists, sampler, length_scale, generator)
+        lengths = [len(ids) for ids in token_lists]
         frames = out.durations.sum(dim=1).tolist()
         std, mean = self.bundle.mel_std.view(1, -1, 1), self.bundle.mel_mean.view(1, -1, 1)
         mel = out.mel * std + mean
@@ -239,7 +252,7 @@ class Synthesizer:
             states = (out.trace.states * std + mean).cpu().numpy()
             records = [(energies[:, i], mu[i, :, :n], states[:, i, :, :n])
                        for i, n in enumerate(frames)]
-        durations = [d[:n].cpu().numpy() for d, n in zip(out.durations, lengths.tolist())]
+        durations = [d[:n].cpu().numpy() for d, n in zip(out.durations, lengths)]
         return mels, durations, records
 
     def _vocode(self, mels: list[torch.Tensor]) -> list[np.ndarray]:
