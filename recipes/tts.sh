@@ -66,6 +66,8 @@ listening_format=webmushra-mushra
 contest_criteria=""          # stage 9's systems (default: --criteria, when it has fm); each is
                              # synthesised and judged at every contest K, so name few
 listening_utterances=""      # stage 7: a seeded random subset of the test set (empty: all of it)
+listening_criteria=""        # stage 7: the systems of the listening test (empty: --criteria);
+                             # a MUSHRA page holds at most 12 conditions, anchors included
 
 help_message=$(cat <<EOF
 Usage: $0 [options]   (options --name value, also --name=value; dashes or underscores)
@@ -81,8 +83,8 @@ Stages:
                 --judge_recordings false) the recordings themselves (WER and DNSMOS only)
   6 report      exp/RESULTS.md, exp/quality_vs_steps.png, exp/quality_vs_time.png (always
                 regenerated); --report_pairs adds paired differences between systems
-  7 listening   tts-ebm export-listening-test of the K=--main_steps systems and the first
-                criterion's prior mean alone (K=0, when synthesised)
+  7 listening   tts-ebm export-listening-test of the K=--main_steps systems (--listening_criteria,
+                default --criteria) and the first one's prior mean alone (K=0, when synthesised)
   8 samples     exp/samples/index.html: every system's audio and mels side by side (always
                 regenerated)
   9 contest     --contest_criteria (default: --criteria when it has fm and another criterion):
@@ -106,6 +108,7 @@ Options (default):
   --inference_args ("$inference_args") --eval_args ("$eval_args") --judge_recordings ($judge_recordings)
   --report_pairs ("$report_pairs")
   --listening_format ($listening_format) --listening_utterances ("$listening_utterances")
+  --listening_criteria ("$listening_criteria")
   --contest_criteria ("$contest_criteria")
 EOF
 )
@@ -127,6 +130,7 @@ while [ $# -gt 0 ]; do
         language|corpus_args|check_data|n_train|n_val|n_test|criteria|train_args|train_jobs|budget_steps|\
         step_costs|chosen|mu_criteria|inference_steps|main_steps|vocoder|\
         inference_args|eval_args|judge_recordings|report_pairs|listening_format|listening_utterances|\
+        listening_criteria|\
         contest_criteria)
             printf -v "$name" '%s' "$value" ;;
         *) echo "$0: unknown option --$name (see --help)" >&2; exit 2 ;;
@@ -399,12 +403,13 @@ if run_stage 7; then
     log "stage 7: listening-test export"
     if tts-ebm export-listening-test --help >/dev/null 2>&1; then
         systems=()
-        for crit in $criteria; do
+        listened=${listening_criteria:-$criteria}
+        for crit in $listened; do
             systems+=(--system "$crit=$exp_dir/$crit/synth_K$(main_steps_of "$crit")")
         done
         # the prior mean alone (K = 0) as a condition too, when it was synthesised: what the
         # energy steps add is what the listeners judge
-        first=${criteria%% *}
+        first=${listened%% *}
         [ "$main_steps" != 0 ] && [ -d "$exp_dir/$first/synth_K0" ] &&
             systems+=(--system "${first}_mu=$exp_dir/$first/synth_K0")
         out="$exp_dir/listening_test"

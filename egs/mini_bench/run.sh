@@ -34,6 +34,7 @@ criteria="delta nce ssm dsm_nc fm_xpred"
     --vocoder "$vocoder" \
     --eval_args "--f0-method dio --dnsmos-models p808" \
     --contest_criteria "delta fm_xpred" \
+    --listening_criteria "$criteria" \
     --report_pairs "delta:ssm delta:nce ssm:nce delta:delta_seed2 nce:nce_seed2 delta:fm_xpred" \
     --nj 2 \
     "$@"
