@@ -1,6 +1,6 @@
 """Recipe report: RESULTS.md and two figures from an experiment folder.
 
-  python -m tts_ebm.evaluation.report --exp-dir egs/mini/exp [--out EXP/RESULTS.md] [--main-steps 4]
+  python -m tts_ebm.evaluation.report --exp-dir egs/mini/exp [--out EXP/RESULTS.md] [--main-steps 4] [--pairs A:B ...]
 
 Reads the layout of docs/ARCHITECTURE.md — the ceiling rows `EXP/reference/eval/metrics.json`
 (the recordings themselves, when the recipe judged them) and `EXP/copy_synthesis/{synth/rtf.json,eval/metrics.json}` (the
