@@ -275,10 +275,10 @@ def _paired_section(runs: dict[str, dict], pairs: list[tuple[str, str]],
         steps = [runs[name]["steps"].get(main_step_of(runs[name], main_steps)) if name in runs
                  else None for name in (a, b)]
         metrics = [(step or {}).get("metrics") or {} for step in steps]
+        judged = all(m.get("utterances") for m in metrics)
         cells, n = [], "–"
         for column in PAIRED_COLUMNS:
-            diff = (paired_difference(*metrics, column.key) if all(m.get("utterances")
-                                                                    for m in metrics) else {})
+            diff = paired_difference(*metrics, column.key) if judged else {}
             if diff.get("ci95") is None:
                 cells.append("–")
                 continue
