@@ -21,6 +21,7 @@ from data_prep.corpora import read_language
 from data_prep.features import N_MELS, mel_spectrogram
 from data_prep.manifests import SPLITS, ManifestEntry, read_manifest, write_tsv
 from tts_ebm.errors import UserInputError
+from tts_ebm.evaluation.metrics import MetricSettings, estimate_f0
 from tts_ebm.io import atomic_path, atomic_write_text
 from tts_ebm.text import SymbolTable, is_speakable, normalize_for, phonemize
 
@@ -48,22 +49,37 @@ def _load_cached(path: Path) -> np.ndarray | None:
     return mel if mel.ndim == 2 and mel.shape[0] == N_MELS and mel.shape[1] > 0 else None
 
 
+def _save(path: Path, array: np.ndarray) -> None:
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.save(f, array.astype(np.float32))
+
+
+def _pitch_path(mel_path: Path) -> Path:
+    """DUMP/pitch/<id>.npy beside DUMP/mels/<id>.npy."""
+    return mel_path.parent.parent / "pitch" / mel_path.name
+
+
 def _extract_one(utt: str, audio: str, out_path: Path) -> _Result:
-    """Compute (or reuse) one mel; errors the user can fix become a skip reason."""
+    """Compute (or reuse) one mel and its F0 track; errors the user can fix become a skip
+    reason. The F0 (Hz, 0 = unvoiced, one value per mel frame; dio + stonemask, the
+    evaluation's tracker) is what the variance adaptor's pitch is made of."""
     mel = _load_cached(out_path) if out_path.exists() else None
-    cached = mel is not None
+    pitch_path = _pitch_path(out_path)
+    cached = mel is not None and pitch_path.is_file()
     notes: list[str] = []
-    if mel is None:
+    if not cached:
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 wav = load_audio(audio)
             notes = [str(w.message) for w in caught]
-            mel = mel_spectrogram(wav)
+            if mel is None:
+                mel = mel_spectrogram(wav)
+                _save(out_path, mel)
+            f0 = estimate_f0(wav, MetricSettings(f0_method="dio"))[: mel.shape[1]]
+            _save(pitch_path, np.pad(f0, (0, mel.shape[1] - len(f0))))  # 0: unvoiced
         except (AudioError, FileNotFoundError, UserInputError) as error:
             return _Result(utt, error=str(error))
-        with atomic_path(out_path) as tmp, open(tmp, "wb") as f:
-            np.save(f, mel.astype(np.float32))
     mel64 = mel.astype(np.float64)
     return _Result(
         utt, mel.shape[1], mel64.sum(axis=1), (mel64**2).sum(axis=1), cached=cached, notes=notes
@@ -103,7 +119,7 @@ def _phonemes(entries: list[ManifestEntry], language: str) -> dict[str, str]:
 def prepare_features(
     manifest_dir: str | Path, out_dir: str | Path, workers: int = 2
 ) -> ExtractSummary:
-    """Write DUMP/mels/<id>.npy, DUMP/{split}.tsv, DUMP/symbols.json, DUMP/stats.json and
+    """Write DUMP/mels/<id>.npy, DUMP/pitch/<id>.npy, DUMP/{split}.tsv, DUMP/symbols.json, DUMP/stats.json and
     DUMP/skipped.tsv."""
     manifest_dir, out_dir = Path(manifest_dir), Path(out_dir)
     if not (manifest_dir / "train.tsv").is_file():
@@ -114,6 +130,7 @@ def prepare_features(
         if (manifest_dir / f"{split}.tsv").is_file()
     }
     (out_dir / "mels").mkdir(parents=True, exist_ok=True)
+    (out_dir / "pitch").mkdir(exist_ok=True)
     entries = [e for split_entries in manifests.values() for e in split_entries]
     language = read_language(manifest_dir)
     phonemes = _phonemes(entries, language)

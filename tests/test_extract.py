@@ -117,3 +117,25 @@ def test_prepare_features_command(manifests, tmp_path, capsys):
     )
     assert prepare_command.run(args) == 0
     assert "features: train 3, val 1, test 0" in capsys.readouterr().out
+
+
+def test_f0_tracks_beside_the_mels_and_added_to_an_old_dump(manifests, tmp_path):
+    """Every extracted utterance gets DUMP/pitch/<id>.npy: F0 in Hz per mel frame (the 200 Hz
+    and 400 Hz tones of the fixture are found); a dump written before pitch existed gets its
+    F0 tracks on a rerun without recomputing its mels."""
+    dump = tmp_path / "dump"
+    prepare_features(manifests, dump, workers=1)
+    for utt, freq in (("a", 200.0), ("b", 400.0)):
+        f0 = np.load(dump / "pitch" / f"{utt}.npy")
+        assert f0.dtype == np.float32
+        assert f0.shape == (np.load(dump / "mels" / f"{utt}.npy").shape[1],)
+        voiced = f0[f0 > 0]
+        assert len(voiced) > 0.5 * len(f0)
+        assert np.median(voiced) == pytest.approx(freq, rel=0.03)
+    kept = (dump / "mels" / "a.npy").stat().st_mtime_ns
+    for path in (dump / "pitch").iterdir():
+        path.unlink()
+    summary = prepare_features(manifests, dump, workers=1)
+    assert (dump / "pitch" / "a.npy").is_file()
+    assert (dump / "mels" / "a.npy").stat().st_mtime_ns == kept
+    assert summary.cached == 0  # nothing was complete: every F0 track was missing

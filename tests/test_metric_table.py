@@ -106,7 +106,9 @@ def test_the_producers_compute_exactly_the_table_keys_of_their_source() -> None:
     per_utterance = metrics.compare(reference, synthesised)
     counts = {"n_aligned_frames", "n_voiced_both"}  # bookkeeping, not metrics
     assert set(per_utterance) - counts == set(metric_table.keys(Source.WAVEFORM))
-    assert set(evaluate.SUMMARY_METRICS) == set(metric_table.keys(Source.WAVEFORM, Source.DNSMOS))
+    assert set(evaluate.SUMMARY_METRICS) == set(
+        metric_table.keys(Source.WAVEFORM, Source.DNSMOS, Source.DISTILL_MOS))
+    assert metric_table.keys(Source.DISTILL_MOS) == ("distill_mos",)
     mels = rng.normal(-5.0, 1.0, size=(80, 40)), rng.normal(-5.0, 1.0, size=(80, 30))
     per_mel = mel_metrics.compare_mels(*mels)
     assert set(per_mel) - {"mel_frames_ratio"} == set(metric_table.keys(Source.MEL))

@@ -30,14 +30,17 @@ def _new_style(k: int) -> dict:
     return _metrics({
         "wer": {"mean": 0.5 - 0.1 * k, "ci95": 0.05, "n": 3, "word_errors": 9,
                 "reference_words": 30},
-        "dnsmos_p808": _row(2.5 + 0.1 * k, 0.25), "mel_fd": _row(40.0 - k, 4.0),
+        "dnsmos_p808": _row(2.5 + 0.1 * k, 0.25), "distill_mos": _row(2.0 + 0.1 * k, 0.2),
+        "mel_fd": _row(40.0 - k, 4.0),
         "mcd_db": _row(7.0), "log_f0_rmse_cents": _row(150.0, 10.0),
         "gross_pitch_error_rate": _row(0.05, 0.01), "vuv_error_rate": _row(0.2, 0.02),
         "gv_ratio": _row(0.8 + 0.05 * k, 0.01), "roughness_ratio": _row(0.5, 0.1),
         "mel_mcd_db": _row(4.0), "duration_ratio": _row(1.05, 0.01),
     }) | {"settings": {"mcep_order": 34, "mel_patch_frames": 5},
-          # K4 - K0 per sentence: 0.3, 0.4, 0.5 (paired: +0.40 ± t(0.975, 2) * 0.1 / sqrt 3)
-          "utterances": {f"u{i}": {"dnsmos_p808": 2.5 + 0.1 * k + (i - 1) * 0.025 * k}
+          # K4 - K0 per sentence: 0.3, 0.4, 0.5 (paired: +0.40 ± t(0.975, 2) * 0.1 / sqrt 3);
+          # Distill-MOS 0.5, 0.4, 0.3
+          "utterances": {f"u{i}": {"dnsmos_p808": 2.5 + 0.1 * k + (i - 1) * 0.025 * k,
+                                   "distill_mos": 2.0 + 0.1 * k - (i - 1) * 0.025 * k}
                          for i in range(3)}}
 
 
@@ -45,11 +48,12 @@ def _new_style(k: int) -> dict:
 def exp(tmp_path: Path) -> Path:
     exp = tmp_path / "exp"
     _write(exp / "reference" / "eval" / "metrics.json",
-           _metrics({"wer": {"mean": 0.21, "ci95": 0.04, "n": 3}, "dnsmos_p808": _row(3.77, 0.1)}))
+           _metrics({"wer": {"mean": 0.21, "ci95": 0.04, "n": 3}, "dnsmos_p808": _row(3.77, 0.1),
+                     "distill_mos": _row(4.41, 0.05)}))
     _write(exp / "copy_synthesis" / "synth" / "rtf.json", {"rtf": 0.02, "vocoder_seconds": 0.2})
     _write(exp / "copy_synthesis" / "eval" / "metrics.json",
            _metrics({"wer": {"mean": 0.25, "ci95": 0.05, "n": 3}, "dnsmos_p808": _row(3.33, 0.1),
-                     "mcd_db": _row(6.12, 0.3), "vuv_error_rate": _row(0.1, 0.02)}))
+                     "distill_mos": _row(3.67, 0.15), "mcd_db": _row(6.12, 0.3), "vuv_error_rate": _row(0.1, 0.02)}))
     for k in (0, 4):
         _write(exp / "delta" / f"synth_K{k}" / "rtf.json",
                {"rtf": 0.05, "acoustic_seconds": 0.1 * (k + 1), "vocoder_seconds": 0.2,
@@ -76,18 +80,22 @@ def test_main_table_has_ceiling_rows_first_and_dashes_for_missing(exp: Path) -> 
     assert report.main(["--exp-dir", str(exp), "--main-steps", "4"]) == 0
     text = (exp / "RESULTS.md").read_text()
     header, *rows = _section(text, MAIN)
-    assert header.startswith("| system | K | WER [%] | DNSMOS P.808 | mel FD | MCD [dB] |")
+    assert header.startswith(
+        "| system | K | WER [%] | DNSMOS P.808 | Distill-MOS | mel FD | MCD [dB] |")
+    assert header.endswith("| P.808 vs μ | Distill-MOS vs μ | RTF | n |")
     assert [row.split(" | ")[0] for row in rows] == [
         "| reference recordings", "| copy synthesis", "| delta, μ alone", "| delta", "| dsm"]
-    assert rows[0] == ("| reference recordings | – | 21.0 ± 4.0 | 3.77 ± 0.10 | – | – | – | – | – "
-                       "| – | – | 3 |")
-    assert rows[1].startswith("| copy synthesis | – | 25.0 ± 5.0 | 3.33 ± 0.10 | – | 6.12 ± 0.30 |")
-    assert rows[1].endswith("| 10.0 ± 2.0 | – | 0.020 | 3 |")
-    assert rows[2].startswith("| delta, μ alone | 0 | 50.0 ± 5.0 | 2.50 ± 0.25 |")
-    assert rows[2].endswith("| – | 0.050 | 3 |")
-    assert rows[3] == ("| delta | 4 | 10.0 ± 5.0 | 2.90 ± 0.25 | 36.00 ± 4.00 | 7.00 ± 0.50 "
-                       "| 150.0 ± 10.0 | 5.0 ± 1.0 | 20.0 ± 2.0 | +0.40 ± 0.25 | 0.050 | 3 |")
-    assert rows[4] == "| dsm | 4 | – | – | – | 7.25 ± 0.50 | – | – | 12.5 | – | 0.040 | 3 |"
+    assert rows[0] == ("| reference recordings | – | 21.0 ± 4.0 | 3.77 ± 0.10 | 4.41 ± 0.05 | – | – "
+                       "| – | – | – | – | – | – | 3 |")
+    assert rows[1].startswith("| copy synthesis | – | 25.0 ± 5.0 | 3.33 ± 0.10 | 3.67 ± 0.15 | – "
+                              "| 6.12 ± 0.30 |")
+    assert rows[1].endswith("| 10.0 ± 2.0 | – | – | 0.020 | 3 |")
+    assert rows[2].startswith("| delta, μ alone | 0 | 50.0 ± 5.0 | 2.50 ± 0.25 | 2.00 ± 0.20 |")
+    assert rows[2].endswith("| – | – | 0.050 | 3 |")
+    assert rows[3] == ("| delta | 4 | 10.0 ± 5.0 | 2.90 ± 0.25 | 2.40 ± 0.20 | 36.00 ± 4.00 "
+                       "| 7.00 ± 0.50 | 150.0 ± 10.0 | 5.0 ± 1.0 | 20.0 ± 2.0 | +0.40 ± 0.25 "
+                       "| +0.40 ± 0.25 | 0.050 | 3 |")
+    assert rows[4] == "| dsm | 4 | – | – | – | – | 7.25 ± 0.50 | – | – | 12.5 | – | – | 0.040 | 3 |"
 
 
 def test_a_run_judged_at_its_chosen_k_alone_shows_that_k(exp: Path) -> None:
@@ -109,10 +117,11 @@ def test_pairs_are_compared_sentence_by_sentence_at_each_main_k(exp: Path) -> No
     assert report.main(["--exp-dir", str(exp), "--main-steps", "4",
                         "--pairs", "delta:fm", "delta:nowhere"]) == 0
     header, *rows = _section((exp / "RESULTS.md").read_text(), "Paired differences between systems")
-    assert header == "| A − B | WER [%] | DNSMOS P.808 | MCD [dB] | log-F0 RMSE [cents] | n |"
-    # delta K4 - fm K2 in P.808 per sentence: 0.2 + (i - 1) * 0.05 = 0.15, 0.2, 0.25
-    assert rows[0] == "| delta − fm | – | +0.20 ± 0.12 | – | – | 3 |"
-    assert rows[1] == "| delta − nowhere | – | – | – | – | – |"
+    assert header == ("| A − B | WER [%] | DNSMOS P.808 | Distill-MOS | MCD [dB] "
+                      "| log-F0 RMSE [cents] | n |")
+    # delta K4 - fm K2 per sentence: P.808 0.2 + (i - 1) * 0.05, Distill-MOS 0.2 - (i - 1) * 0.05
+    assert rows[0] == "| delta − fm | – | +0.20 ± 0.12 | +0.20 ± 0.12 | – | – | 3 |"
+    assert rows[1] == "| delta − nowhere | – | – | – | – | – | – |"
     with pytest.raises(SystemExit):  # argparse's usage error names the malformed pair
         report.main(["--exp-dir", str(exp), "--pairs", "delta"])
 

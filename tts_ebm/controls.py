@@ -1,7 +1,7 @@
 """The synthesis controls, defined once for the Python API, `tts-ebm synthesize` and the page.
 
 `SynthesisControls` holds what a user may change per synthesis (sampler, K, step size, tau,
-length scale, candidates, seed) and checks it on construction, so that a bad value fails before
+length scale, pitch shift and range, candidates, seed) and checks it on construction, so that a bad value fails before
 any model runs, with the same message wherever it came from. `None` means "the checkpoint's
 sampler setting". The CLI flags (`add_arguments`, `from_args`) and the page's form fields are
 generated from the dataclass fields, so a new control is added in one place.
@@ -16,8 +16,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tts_ebm.errors import UserInputError
+from tts_ebm.model.variance import VarianceControls
 
 MAX_SEED = 2**63 - 1
+MAX_PITCH_SHIFT = 12.0  # semitones: an octave either way
+MAX_PITCH_RANGE = 3.0
 
 
 def _step_size(value: Any) -> float | str:
@@ -71,6 +74,12 @@ class SynthesisControls:
         "tau of the start sample mu + tau*eps", "τ (temperature)"))
     length_scale: float = field(default=1.0, metadata=_control(
         "duration multiplier: >1 slower speech (default: 1.0)", "length scale"))
+    pitch_shift: float = field(default=0.0, metadata=_control(
+        "shift of the predicted pitch in semitones, -12..12 (models with a pitch predictor; "
+        "default: 0)", "pitch shift [semitones]"))
+    pitch_range: float = field(default=1.0, metadata=_control(
+        "scale of the predicted pitch contour around its mean, 0 (monotone)..3 (models with a "
+        "pitch predictor; default: 1)", "pitch range"))
     n_candidates: int | None = field(default=None, metadata=_control(
         "starts per utterance; the lowest energy one is kept", "candidates"))
     seed: int | None = field(default=None, metadata=_control(
@@ -93,6 +102,14 @@ class SynthesisControls:
         if self.temperature is not None:
             put("temperature", _number(self.temperature, "temperature τ", float, 0.0))
         put("length_scale", _number(self.length_scale, "length scale", float, 0.0, False))
+        put("pitch_shift", _number(self.pitch_shift, "pitch shift", float, -MAX_PITCH_SHIFT))
+        if self.pitch_shift > MAX_PITCH_SHIFT:
+            raise UserInputError(f"pitch shift must be <= {MAX_PITCH_SHIFT:g} semitones, "
+                                 f"got {self.pitch_shift:g}")
+        put("pitch_range", _number(self.pitch_range, "pitch range", float, 0.0))
+        if self.pitch_range > MAX_PITCH_RANGE:
+            raise UserInputError(f"pitch range must be <= {MAX_PITCH_RANGE:g}, "
+                                 f"got {self.pitch_range:g}")
         if self.n_candidates is not None:
             put("n_candidates", _number(self.n_candidates, "candidates", int, 1))
         if self.seed is not None:
@@ -114,6 +131,10 @@ class SynthesisControls:
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> SynthesisControls:
         return cls(**{f.name: getattr(args, f.name) for f in dataclasses.fields(cls)})
+
+    def prosody(self) -> VarianceControls:
+        """The pitch controls, as the acoustic model takes them."""
+        return VarianceControls(self.pitch_shift, self.pitch_range)
 
     def sampler_options(self) -> dict[str, Any]:
         """The sampler options this overrides (steps, step_size, temperature, n_candidates)."""

@@ -25,6 +25,7 @@ from tts_ebm.controls import SynthesisControls
 from tts_ebm.errors import UserInputError
 from tts_ebm.io import atomic_path
 from tts_ebm.model.acoustic import GenerateOutput
+from tts_ebm.model.variance import AS_PREDICTED, VarianceControls
 from tts_ebm.text import split_sentences, text_to_ids
 from tts_ebm.text.symbols import UnknownSymbolError
 from tts_ebm.training.checkpoint import load_for_inference
@@ -167,7 +168,8 @@ class Synthesizer:
         for start in range(0, len(flat), MAX_BATCH):
             batch = flat[start:start + MAX_BATCH]
             batch_mels, batch_durations, batch_records = self._generate(
-                [ids for _, ids in batch], chosen, controls.length_scale, generator)
+                [ids for _, ids in batch], chosen, controls.length_scale, generator,
+                controls.prosody())
             mels += batch_mels
             durations += batch_durations
             records += batch_records
@@ -214,6 +216,7 @@ class Synthesizer:
         sampler: samplers.Sampler,
         length_scale: float = 1.0,
         generator: torch.Generator | None = None,
+        prosody: VarianceControls = AS_PREDICTED,
     ) -> GenerateOutput:
         """The acoustic model alone on one padded batch of token-id lists (`sentences`' ids):
         normalised mels, durations, μ; what benchmarks time and probe without the vocoder."""
@@ -223,7 +226,7 @@ class Synthesizer:
         for i, ids in enumerate(token_lists):
             tokens[i, : len(ids)] = torch.tensor(ids, dtype=torch.long)
         return self.bundle.model.generate(tokens, lengths, sampler, length_scale=length_scale,
-                                          generator=generator)
+                                          generator=generator, prosody=prosody)
 
     def _generate(
         self,
@@ -231,10 +234,11 @@ class Synthesizer:
         sampler: samplers.Sampler,
         length_scale: float,
         generator: torch.Generator | None,
+        prosody: VarianceControls,
     ) -> tuple[list[torch.Tensor], list[np.ndarray], list[tuple[np.ndarray, ...]]]:
         """Raw log-mels (80, T_i), token durations and, with a `keep_steps` sampler, per
         sentence (energies (K+1,), raw mu (80, T_i), raw states (K+1, 80, T_i)) of one batch."""
-        out = self.generate_batch(token_lists, sampler, length_scale, generator)
+        out = self.generate_batch(token_lists, sampler, length_scale, generator, prosody)
         lengths = [len(ids) for ids in token_lists]
         frames = out.durations.sum(dim=1).tolist()
         std, mean = self.bundle.mel_std.view(1, -1, 1), self.bundle.mel_mean.view(1, -1, 1)

@@ -9,7 +9,8 @@ order 34, alpha 0.45, c0 excluded, fastdtw), log-F0 RMSE in cents on frames voic
 (WORLD harvest), gross pitch error rate (> 600 cents apart) and fine log-F0 RMSE (the rest),
 V/UV error rate and duration ratio (synthesised / reference); means with 95 % t-intervals.
 Offline judges of the synthesized files alone, at 16 kHz: DNSMOS P.835/P.808 (on unless
---no-dnsmos) and, with --text-file, pocketsphinx WER (corpus WER in the summary; --no-wer).
+--no-dnsmos), Distill-MOS (on unless --no-distill-mos) and, with --text-file, pocketsphinx WER
+(corpus WER in the summary; --no-wer).
 Without --reference only these judges run: that scores the reference recordings themselves.
 --reference-mels DUMP/mels adds metrics of the generated log-mels (`synthesize --save-mel`
 writes them beside the wavs) against the reference mels: mel_mcd_db, gv_ratio, roughness_ratio
@@ -32,7 +33,7 @@ from tts_ebm.errors import UserInputError
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--reference", type=Path, default=None,
                         help="folder of reference <id>.wav files; without it only the "
-                        "non-intrusive DNSMOS and WER are computed (e.g. to score recordings)")
+                        "non-intrusive judges (DNSMOS, Distill-MOS, WER) are computed (e.g. to score recordings)")
     parser.add_argument("--synthesized", type=Path, required=True,
                         help="folder of synthesised <id>.wav files")
     parser.add_argument("--out", type=Path, default=None,
@@ -57,6 +58,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dnsmos-models", choices=("all", "p808"), default="all",
                         help="all: P.808 and P.835 SIG/BAK/OVRL (default); p808: P.808 alone, "
                         "the same scores at 1/30 of the cost (the P.835 model is the slow one)")
+    parser.add_argument("--no-distill-mos", action="store_true",
+                        help="skip Distill-MOS, the second MOS judge (~0.4 CPU-s per 7.7 s clip)")
     parser.add_argument("--utmos", action="store_true",
                         help="also UTMOS22 predicted MOS (torch.hub tarepan/SpeechMOS)")
     parser.add_argument("--reference-features", type=Path, default=None,
@@ -89,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
             args.reference, args.synthesized, settings, workers=args.workers,
             progress=not args.no_progress, texts=None if args.no_wer else texts,
             dnsmos=not args.no_dnsmos, reference_features=args.reference_features,
-            p835=args.dnsmos_models == "all",
+            p835=args.dnsmos_models == "all", distill_mos=not args.no_distill_mos,
         )
         if args.reference_mels is not None:
             _add_mel_metrics(result, args.reference_mels, args.synthesized_mels, args.synthesized)

@@ -8,10 +8,11 @@ Policy for imperfect inputs (so that a partly failed synthesis run still gets a 
 - unreadable, empty or silent files are listed under `failed` with the reason and a warning;
   if every pair fails, that is an error.
 
-Beside the distance metrics, two non-intrusive judges score the synthesized side alone, at 16 kHz:
-DNSMOS P.835/P.808 (`dnsmos.py`) and, for ids with a text, pocketsphinx WER (`asr.py`; the
-summary's `wer` is the corpus WER, word errors / reference words). Without a reference folder
-only these run, which scores recordings themselves (a ceiling row).
+Beside the distance metrics, non-intrusive judges score the synthesized side alone, at 16 kHz:
+two MOS predictors, DNSMOS P.835/P.808 (`dnsmos.py`) and Distill-MOS (`distill_mos.py`), and,
+for ids with a text, pocketsphinx WER (`asr.py`; the summary's `wer` is the corpus WER, word
+errors / reference words). Without a reference folder only these run, which scores recordings
+themselves (a ceiling row).
 """
 
 from __future__ import annotations
@@ -32,12 +33,13 @@ from tqdm import tqdm
 from data_prep.audio import load_audio
 from tts_ebm.errors import UserInputError
 from tts_ebm.evaluation import asr, metric_table
+from tts_ebm.evaluation import distill_mos as distill_mos_judge
 from tts_ebm.evaluation import dnsmos as dnsmos_judge
 from tts_ebm.evaluation.feature_cache import cached_features
 from tts_ebm.evaluation.metric_table import Source
 from tts_ebm.evaluation.metrics import MetricSettings, compare_features, extract_features
 
-SUMMARY_METRICS = metric_table.keys(Source.WAVEFORM, Source.DNSMOS)  # per-utterance means
+SUMMARY_METRICS = metric_table.keys(Source.WAVEFORM, Source.DNSMOS, Source.DISTILL_MOS)
 _SHOWN_IDS = 10
 
 
@@ -80,15 +82,17 @@ def paired_difference(metrics: dict, baseline: dict, key: str) -> dict[str, floa
     return mean_ci95(differences.tolist())
 
 
-def _judge(path: Path, text: str | None, dnsmos: bool, p835: bool) -> dict:
-    """Non-intrusive scores of one file: DNSMOS if asked (P.835 too if `p835`), WER if it has
-    a text."""
-    if not dnsmos and text is None:
+def _judge(path: Path, text: str | None, dnsmos: bool, p835: bool, distill_mos: bool) -> dict:
+    """Non-intrusive scores of one file: DNSMOS if asked (P.835 too if `p835`), Distill-MOS if
+    asked, WER if it has a text."""
+    if not dnsmos and not distill_mos and text is None:
         return {}
     with warnings.catch_warnings():  # every file is resampled to 16 kHz; no news
         warnings.simplefilter("ignore")
         wav = load_audio(path, target_sr=asr.SAMPLE_RATE)
     scores = dnsmos_judge.dnsmos_scores(wav, p835=p835) if dnsmos else {}
+    if distill_mos:
+        scores["distill_mos"] = distill_mos_judge.distill_mos(wav)
     if text is not None:
         scores.update(asr.word_errors(text, asr.transcribe(wav)))
     return scores
@@ -104,6 +108,7 @@ class _Job(NamedTuple):
     text: str | None
     dnsmos: bool
     p835: bool  # DNSMOS P.835 beside P.808
+    distill_mos: bool
     reference_features: Path | None  # cache folder of the reference's features, or None
 
 
@@ -126,7 +131,8 @@ def _score_pair(job: _Job) -> tuple[str, dict | str, dict]:
                                         lambda: _load(job.reference, rate), job.settings)
             synthesized = extract_features(_load(job.synthesized, rate), job.settings)
             metrics = compare_features(reference, synthesized, job.settings)
-        return job.utt_id, metrics | _judge(job.synthesized, job.text, job.dnsmos, job.p835), rates
+        judged = _judge(job.synthesized, job.text, job.dnsmos, job.p835, job.distill_mos)
+        return job.utt_id, metrics | judged, rates
     except (UserInputError, FileNotFoundError, RuntimeError, sf.LibsndfileError) as error:
         return job.utt_id, f"{type(error).__name__}: {error}", rates
 
@@ -154,6 +160,7 @@ def evaluate_folders(
     dnsmos: bool = False,
     reference_features: str | Path | None = None,
     p835: bool = True,
+    distill_mos: bool = False,
 ) -> dict:
     """Per-utterance metrics and their means with 95 % CIs for two folders of `<id>.wav`.
 
@@ -161,14 +168,15 @@ def evaluate_folders(
     synthesized files; `reference_dir=None` runs only these two (nothing is compared).
     `reference_features` is a cache folder for the reference's features (`feature_cache.py`),
     shared by the evaluations of every system against the same recordings. `p835=False` leaves
-    out DNSMOS's P.835 model (97 % of its time); P.808 is unchanged.
+    out DNSMOS's P.835 model (97 % of its time); P.808 is unchanged. `distill_mos` adds the
+    second MOS judge.
     """
     settings = settings or MetricSettings()
     workers = workers if workers is not None else min(2, os.cpu_count() or 1)
-    if reference_dir is None and texts is None and not dnsmos:
+    if reference_dir is None and texts is None and not dnsmos and not distill_mos:
         raise UserInputError(
-            "nothing to compute: without a reference folder only WER (needs a text file) and "
-            "DNSMOS run, and both are off"
+            "nothing to compute: without a reference folder only WER (needs a text file), "
+            "DNSMOS and Distill-MOS run, and all are off"
         )
     references = list_wavs(reference_dir) if reference_dir else {}
     synthesized = list_wavs(synthesized_dir)
@@ -214,7 +222,8 @@ def evaluate_folders(
     texts = texts or {}
     cache = Path(reference_features) if reference_features is not None else None
     jobs = [
-        _Job(i, references[i], synthesized[i], settings, texts.get(i), dnsmos, p835, cache)
+        _Job(i, references[i], synthesized[i], settings, texts.get(i), dnsmos, p835,
+             distill_mos, cache)
         for i in common
     ]
     utterances: dict[str, dict] = {}
@@ -263,6 +272,8 @@ def evaluate_folders(
             summary[name] = mean_ci95(values)
     judges = ({"dnsmos": dnsmos_judge.DESCRIPTION, "dnsmos_models": "all" if p835 else "p808"}
               if dnsmos else {})
+    if distill_mos:
+        judges["distill_mos"] = distill_mos_judge.DESCRIPTION
     if texts:
         judges |= {"wer_recogniser": asr.RECOGNISER, "wer_text_normalization": asr.NORMALIZATION}
     return {
@@ -292,7 +303,7 @@ def to_markdown(result: dict) -> str:
         "",
         f"- reference: `{result['reference_dir']}`"
         if result["reference_dir"]
-        else "- reference: none (WER and DNSMOS of the files themselves, nothing compared)",
+        else "- reference: none (WER and MOS judges of the files themselves, nothing compared)",
         f"- synthesized: `{result['synthesized_dir']}`",
         (
             f"- utterances evaluated: {counts['evaluated']} of {counts['common']} common "

@@ -27,6 +27,7 @@ class Source(str, Enum):
 
     WAVEFORM = "waveform"  # metrics.compare_features: synthesised vs reference waveform
     DNSMOS = "dnsmos"  # dnsmos.dnsmos_scores: the synthesised waveform alone
+    DISTILL_MOS = "distill_mos"  # distill_mos.distill_mos: the synthesised waveform alone
     ASR = "asr"  # asr.word_errors per utterance; asr.corpus_wer over the set
     MEL = "mel"  # mel_metrics.compare_mels: generated vs reference log-mel
     MEL_SET = "mel_set"  # mel_metrics.mel_frechet_distance: set level, bootstrap interval
@@ -83,6 +84,7 @@ TABLE = (  # in the order metrics.json's summary lists them
     Metric("vuv_error_rate", "V/UV error", "%", _L, Source.WAVEFORM, scale=100.0, digits=1),
     Metric("duration_ratio", "duration ratio", "", _ONE, Source.WAVEFORM, digits=3),
     Metric("dnsmos_p808", "DNSMOS P.808", "", _H, Source.DNSMOS),
+    Metric("distill_mos", "Distill-MOS", "", _H, Source.DISTILL_MOS),
     Metric("dnsmos_ovrl", "DNSMOS OVRL", "", _H, Source.DNSMOS),
     Metric("dnsmos_sig", "DNSMOS SIG", "", _H, Source.DNSMOS),
     Metric("dnsmos_bak", "DNSMOS BAK", "", _H, Source.DNSMOS),

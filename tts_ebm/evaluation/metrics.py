@@ -103,6 +103,7 @@ def extract_features(wav: np.ndarray, settings: MetricSettings = MetricSettings(
 
 def estimate_f0(wav: np.ndarray, settings: MetricSettings = MetricSettings()) -> np.ndarray:
     """F0 in Hz (0 = unvoiced) every `hop_length` samples, frame i centred at i * hop_length."""
+    wav = np.asarray(wav, dtype=np.float64)  # WORLD takes doubles only
     options = {
         "f0_floor": settings.f0_min,
         "f0_ceil": settings.f0_max,

@@ -32,14 +32,15 @@ CEILINGS = {"reference": "reference recordings", "copy_synthesis": "copy synthes
 CEILING_STYLES = {"reference": "--", "copy_synthesis": ":"}
 _STEP_DIR = re.compile(r"^(synth|eval)_K(\d+)$")
 # the metrics of each table and figure (labels, units, scales, directions: metric_table.py)
-MAIN_COLUMNS = pick("wer", "dnsmos_p808", "mel_fd", "mcd_db", "log_f0_rmse_cents",
-                    "gross_pitch_error_rate", "vuv_error_rate")
+MAIN_COLUMNS = pick("wer", "dnsmos_p808", "distill_mos", "mel_fd", "mcd_db",
+                    "log_f0_rmse_cents", "gross_pitch_error_rate", "vuv_error_rate")
 MEL_COLUMNS = pick("mel_fd", "mel_mcd_db", "gv_ratio", "roughness_ratio", "duration_ratio")
-STEPS_PLOTTED = pick("wer", "dnsmos_p808", "mel_fd", "mcd_db")  # against K, one panel each
-TIME_PLOTTED = pick("wer", "dnsmos_p808")  # against acoustic-model time
-(P808,) = pick("dnsmos_p808")  # the sanity check's metric: each system against its own μ
-# system against system (--pairs): Sun & Ragni's metrics (MCD, log-F0, a MOS predictor) and WER
-PAIRED_COLUMNS = pick("wer", "dnsmos_p808", "mcd_db", "log_f0_rmse_cents")
+STEPS_PLOTTED = pick("wer", "dnsmos_p808", "distill_mos", "mel_fd", "mcd_db")  # against K
+TIME_PLOTTED = pick("wer", "dnsmos_p808", "distill_mos")  # against acoustic-model time
+# the sanity check's judges: each system against its own μ, on both MOS predictors
+JUDGES = pick("dnsmos_p808", "distill_mos")
+# system against system (--pairs): Sun & Ragni's metrics (MCD, log-F0, MOS predictors) and WER
+PAIRED_COLUMNS = pick("wer", "dnsmos_p808", "distill_mos", "mcd_db", "log_f0_rmse_cents")
 
 
 def _read_json(path: Path, missing: list[str]) -> dict | None:
@@ -181,7 +182,9 @@ def render_markdown(
          "reference recordings themselves (only WER and DNSMOS apply) and copy synthesis, the "
          "reference mels through the systems' vocoder — what a perfect acoustic model would "
          "score. WER: pocketsphinx corpus WER (word errors / reference words, delta-method "
-         "interval). DNSMOS P.808: predicted MOS (1–5, higher is better). mel FD: Fréchet "
+         "interval). DNSMOS P.808 and Distill-MOS: two predicted MOS (1–5, higher is better; "
+         "P.808 was trained on noise suppression, Distill-MOS on speech quality broadly, and "
+         "they can disagree). mel FD: Fréchet "
          "distance between the generated and reference 5-frame log-mel patches, a set-level "
          "number ± 1.96 bootstrap standard errors over utterances (0 = the data's patch "
          "statistics). MCD, log-F0 RMSE, gross pitch error (GPE) and V/UV error are DTW-aligned "
@@ -191,22 +194,26 @@ def render_markdown(
         f"## Main comparison (K = {main_steps} inference steps, or a system's only K > 0)",
         "",
         ("Each system after its prior mean μ alone (K = 0, temperature 0), the baseline its "
-         "energy must beat. P.808 vs μ: the paired 95 % interval of the per-sentence P.808 "
-         "difference from that μ (above 0: the steps are worth their time)."),
+         "energy must beat. P.808 vs μ, Distill-MOS vs μ: the paired 95 % interval of the "
+         "per-sentence difference from that μ (above 0 on both: the steps are worth their "
+         "time)."),
         "",
-        *_header(["system", "K"], MAIN_COLUMNS, ["P.808 vs μ", "RTF", "n"]),
+        *_header(["system", "K"], MAIN_COLUMNS,
+                 [f"{judge.label.removeprefix('DNSMOS ')} vs μ" for judge in JUDGES]
+                 + ["RTF", "n"]),
     ]
     for name, system in ceilings.items():
         lines.append(_row([CEILINGS[name], "–"], system, MAIN_COLUMNS,
-                          ["–", _number(_rtf(system)), _count(system)]))
+                          ["–"] * len(JUDGES) + [_number(_rtf(system)), _count(system)]))
     for name, run in runs.items():
         k = main_step_of(run, main_steps)
         step, mu = run["steps"].get(k), run["steps"].get(0)
         if mu is not None and k != 0:
             lines.append(_row([f"{name}, μ alone", "0"], mu, MAIN_COLUMNS,
-                              ["–", _number(_rtf(mu)), _count(mu)]))
+                              ["–"] * len(JUDGES) + [_number(_rtf(mu)), _count(mu)]))
+        versus = [_versus_mu(step, mu, judge) for judge in JUDGES]
         lines.append(_row([name, str(k) if k is not None else "–"], step, MAIN_COLUMNS,
-                          [_versus_mu(step, mu), _number(_rtf(step)), _count(step)]))
+                          versus + [_number(_rtf(step)), _count(step)]))
 
     if pairs:
         lines += _paired_section(runs, pairs, main_steps)
@@ -249,12 +256,12 @@ def render_markdown(
     return "\n".join(lines) + "\n"
 
 
-def _versus_mu(step: dict | None, mu: dict | None) -> str:
-    """The paired P.808 difference of a K row from its μ row, "–" without both."""
+def _versus_mu(step: dict | None, mu: dict | None, judge: Metric) -> str:
+    """The paired difference in `judge` of a K row from its μ row, "–" without both."""
     metrics = [(s or {}).get("metrics") or {} for s in (step, mu)]
     if step is mu or not all(m.get("utterances") for m in metrics):
         return "–"
-    diff = paired_difference(*metrics, P808.key)
+    diff = paired_difference(*metrics, judge.key)
     if diff["mean"] is None or diff["ci95"] is None:
         return "–"
     return f"{diff['mean']:+.2f} ± {diff['ci95']:.2f}"

@@ -21,6 +21,12 @@ from tts_ebm.model.alignment import (
 from tts_ebm.model.config import ModelConfig
 from tts_ebm.model.encoder import EncoderOutput, TextEncoder
 from tts_ebm.model.prior import PriorDecoder
+from tts_ebm.model.variance import (
+    AS_PREDICTED,
+    VarianceAdaptor,
+    VarianceControls,
+    VarianceOutput,
+)
 
 MAX_TOKEN_FRAMES = 200
 Criterion = Callable[..., tuple[Tensor, dict[str, Tensor]]]
@@ -40,6 +46,8 @@ class FramePrior:
     mask: Tensor         # (B, 1, T) float 0/1
     durations: Tensor    # (B, L) frames per token (long at inference, float 0/1 sums in training)
     encoded: EncoderOutput
+    variance: VarianceOutput | None = None  # the pitch (and energy) embedded, with a variance
+                                            # adaptor; its loss and terms in training
 
 
 @dataclass
@@ -96,6 +104,12 @@ class AcousticModel(nn.Module):
                          config.decoder_layers, config.decoder_kernel)
             if config.decoder_layers else None
         )
+        self.variance = (
+            VarianceAdaptor(config.encoder_channels, config.variance_channels,
+                            config.variance_level, config.variance_embedding,
+                            config.variance_energy)
+            if config.variance_level != "none" else None
+        )
         self.field = fields.build(config.field, config.frame_network(), config.energy_head)
         self._register_load_state_dict_pre_hook(_rename_energy_net)
 
@@ -103,25 +117,37 @@ class AcousticModel(nn.Module):
         """E(x, mu, mask) -> (B,): x, mu (B, n_mels, T), mask (B, 1, T); energy fields only."""
         return self.field(x, mu, mask)
 
-    def frame_prior(self, encoded: EncoderOutput, path: Tensor, mask: Tensor) -> FramePrior:
+    def frame_prior(self, encoded: EncoderOutput, path: Tensor, mask: Tensor,
+                    variance_target: Tensor | None = None,
+                    controls: VarianceControls = AS_PREDICTED) -> FramePrior:
         """mu over frames along an alignment path (B, L, T): the expanded per-token means, plus
-        the prior decoder's transitions when there is one."""
+        the prior decoder's transitions when there is one, decoded from the text states and,
+        with a variance adaptor, the pitch (the recordings' `variance_target` in training, the
+        predicted one, under `controls`, at inference)."""
         mu_blocks = expand(encoded.mu, path) * mask
-        mu = mu_blocks
+        mu, variance = mu_blocks, None
         if self.decoder is not None:
-            mu = mu_blocks + self.decoder(expand(encoded.hidden, path), mask)
+            states = expand(encoded.hidden, path)
+            if self.variance is not None:
+                variance = self.variance(encoded.hidden, encoded.mask, path, mask,
+                                         variance_target, controls)
+                states = states + variance.embedded
+            mu = mu_blocks + self.decoder(states, mask)
         return FramePrior(mu=mu, mu_blocks=mu_blocks, mask=mask, durations=path.sum(-1),
-                          encoded=encoded)
+                          encoded=encoded, variance=variance)
 
     def align(self, tokens: Tensor, token_lengths: Tensor, mels: Tensor,
-              mel_lengths: Tensor) -> FramePrior:
+              mel_lengths: Tensor, log_f0: Tensor | None = None) -> FramePrior:
         """The prior of recorded mels (B, n_mels, T) standardised: encoder, MAS durations (no
-        grad), expansion and decoding. Gradients reach the encoder and decoder."""
+        grad), expansion and decoding (with the recordings' pitch, ln F0 (B, T), when the model
+        has a variance adaptor). Gradients reach the encoder and decoder."""
         encoded = self.encoder(tokens, token_lengths)
         frame_mask = sequence_mask(mel_lengths, mels.shape[-1]).unsqueeze(1).to(mels.dtype)
         path = monotonic_alignment(encoded.mu.detach(), mels * frame_mask, encoded.mask,
                                    frame_mask)  # (B, L, T)
-        return self.frame_prior(encoded, path, frame_mask)
+        target = (self.variance.targets(log_f0, mels) * frame_mask
+                  if self.variance is not None else None)
+        return self.frame_prior(encoded, path, frame_mask, target)
 
     def training_step_losses(
         self,
@@ -131,14 +157,17 @@ class AcousticModel(nn.Module):
         mel_lengths: Tensor,
         criterion: Criterion,
         negatives: Tensor | None = None,
+        log_f0: Tensor | None = None,
     ) -> tuple[Tensor, dict[str, Tensor]]:
-        """Total loss and detached logs (loss, criterion, prior, duration, criterion/<term>).
+        """Total loss and detached logs (loss, criterion, prior, duration, criterion/<term>,
+        variance/<name> with a variance adaptor).
 
         mels (B, n_mels, T) standardised; negatives (B, K, n_mels, T) on the same frame axis
-        as mels (cut with the same window).
+        as mels (cut with the same window); log_f0 (B, T) ln F0 of the recordings, interpolated
+        over unvoiced frames (needed by a model with a variance adaptor).
         """
         cfg = self.config
-        prior = self.align(tokens, token_lengths, mels, mel_lengths)
+        prior = self.align(tokens, token_lengths, mels, mel_lengths, log_f0)
         frame_mask, token_mask = prior.mask, prior.encoded.mask
         mels = mels * frame_mask
         # MSE on log d (Grad-TTS/Matcha); every valid token has d >= 1 after MAS.
@@ -171,6 +200,8 @@ class AcousticModel(nn.Module):
         crit_loss, crit_logs = criterion(self.field, x_seg, mu_seg, mask_seg, negatives=neg_seg)
         total_prior = prior_loss if prior_frames_loss is None else prior_loss + prior_frames_loss
         loss = crit_loss + cfg.prior_weight * total_prior + cfg.duration_weight * duration_loss
+        if prior.variance is not None:
+            loss = loss + cfg.variance_weight * prior.variance.loss
         logs = {
             "loss": loss.detach(),
             "criterion": crit_loss.detach(),
@@ -179,6 +210,8 @@ class AcousticModel(nn.Module):
         }
         if prior_frames_loss is not None:
             logs["prior_frames"] = prior_frames_loss.detach()
+        if prior.variance is not None:
+            logs.update({f"variance/{k}": v.detach() for k, v in prior.variance.terms.items()})
         logs.update({f"criterion/{k}": torch.as_tensor(v).detach() for k, v in crit_logs.items()})
         return loss, logs
 
@@ -189,10 +222,15 @@ class AcousticModel(nn.Module):
         sampler: Sampler,
         length_scale: float = 1.0,
         generator: torch.Generator | None = None,
+        prosody: VarianceControls = AS_PREDICTED,
     ) -> GenerateOutput:
-        """Predict durations, expand mu, and let the sampler follow the field from mu + noise."""
+        """Predict durations (and pitch), expand mu, and let the sampler follow the field from
+        mu + noise; `prosody` shifts and scales the predicted pitch."""
         if not length_scale > 0:
             raise UserInputError(f"length_scale must be > 0, got {length_scale}")
+        if self.variance is None and not prosody.is_default:
+            raise UserInputError("this checkpoint has no pitch predictor (model.variance_level "
+                                 "is none): pitch shift and pitch range do not apply")
         with torch.no_grad():
             encoded = self.encoder(tokens, token_lengths)
             # cap at MAX_TOKEN_FRAMES (2.3 s) before length_scale: an untrained or diverged
@@ -203,7 +241,8 @@ class AcousticModel(nn.Module):
             mel_lengths = durations.sum(1)
             n_frames = int(mel_lengths.max())
             mask = sequence_mask(mel_lengths, n_frames).unsqueeze(1).to(encoded.mu.dtype)
-            mu = self.frame_prior(encoded, path_from_durations(durations, n_frames), mask).mu
+            mu = self.frame_prior(encoded, path_from_durations(durations, n_frames), mask,
+                                  controls=prosody).mu
         # The sampler needs grad w.r.t. x even if the caller runs under no_grad; mu is
         # detached, so no graph reaches the encoder.
         with torch.enable_grad():

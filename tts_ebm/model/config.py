@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from tts_ebm.errors import UserInputError
+from tts_ebm.model.variance import EMBEDDINGS, LEVELS
 from tts_ebm.networks.energy import ENERGY_HEADS
 from tts_ebm.networks.frame import FrameNetConfig
 
@@ -48,6 +49,14 @@ class ModelConfig:
     decoder_layers: int = 0
     decoder_channels: int = 192
     decoder_kernel: int = 5
+    # variance adaptor (tts_ebm/model/variance.py): pitch (and energy) predicted from the text
+    # and embedded into the frames before the prior decoder, so that mu carries a pitch contour.
+    # variance_level: none | phoneme | frame; variance_embedding: continuous | quantised
+    variance_level: str = "none"
+    variance_embedding: str = "continuous"
+    variance_energy: bool = False
+    variance_channels: int = 128
+    variance_weight: float = 1.0
     # what the network over frames models (tts_ebm.fields): "energy" (g = grad_x E, time-free),
     # "velocity" (g = v(x, mu, t), the flow-matching peer), "x_prediction" (the same peer as
     # v = (x - x_hat) / t, x_hat = mu + f: starts at mu) or "timed_energy" (g = grad_x
@@ -72,6 +81,13 @@ class ModelConfig:
     criterion_grad_to_encoder: bool = False
 
     def __post_init__(self) -> None:
+        for name, allowed in (("variance_level", LEVELS), ("variance_embedding", EMBEDDINGS)):
+            if getattr(self, name) not in allowed:
+                raise UserInputError(f"model.{name} must be one of {list(allowed)}, "
+                                     f"got {getattr(self, name)!r}")
+        if self.variance_level != "none" and not self.decoder_layers:
+            raise UserInputError("model.variance_level needs the prior decoder (the pitch is "
+                                 "embedded into its input): set model.decoder_layers >= 1")
         if self.energy_head not in ENERGY_HEADS:
             raise UserInputError(
                 f"energy_head must be one of {list(ENERGY_HEADS)}, got {self.energy_head!r}"
@@ -79,7 +95,8 @@ class ModelConfig:
         for name in ("n_mels", "encoder_channels", "encoder_filter_channels", "encoder_heads",
                      "encoder_layers", "encoder_kernel", "encoder_prenet_kernel",
                      "duration_channels", "duration_kernel", "decoder_channels",
-                     "decoder_kernel", "frame_channels", "frame_filter_channels", "frame_heads",
+                     "decoder_kernel", "variance_channels", "frame_channels",
+                     "frame_filter_channels", "frame_heads",
                      "frame_depth", "frame_kernel", "segment_frames"):
             if int(getattr(self, name)) < 1:
                 raise UserInputError(f"model.{name} must be >= 1, got {getattr(self, name)}")

@@ -23,6 +23,7 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from tts_ebm.errors import UserInputError
+from tts_ebm.model.variance import continuous_log_f0
 from tts_ebm.text import SymbolTable
 from tts_ebm.training.config import DataConfig
 
@@ -79,7 +80,8 @@ def read_stats(dump_dir: str | Path) -> tuple[np.ndarray, np.ndarray]:
 
 
 class MelDataset(Dataset):
-    """(ids, standardised mel (80, T), optional negative mel) per utterance of a split."""
+    """(ids, standardised mel (80, T), ln F0 (T,) when the dump has pitch/, optional negative
+    mel) per utterance of a split."""
 
     def __init__(
         self,
@@ -96,6 +98,7 @@ class MelDataset(Dataset):
         self.mean = torch.from_numpy(mean)[:, None]
         self.std = torch.from_numpy(std)[:, None]
         self.negatives_dir = Path(negatives_dir) if negatives_dir else None
+        self.pitch_dir = self.dump_dir / "pitch" if (self.dump_dir / "pitch").is_dir() else None
 
     def __len__(self) -> int:
         return len(self.utterances)
@@ -124,6 +127,13 @@ class MelDataset(Dataset):
             "tokens": self.tokens[index],
             "mel": self._load_mel(self.dump_dir / "mels" / f"{utt.id}.npy"),
         }
+        if self.pitch_dir is not None:
+            path = self.pitch_dir / f"{utt.id}.npy"
+            if not path.is_file():
+                raise FileNotFoundError(f"F0 file not found: {path} (rerun `tts-ebm prepare "
+                                        "features`; it keeps the mels and adds what is missing)")
+            item["log_f0"] = torch.from_numpy(continuous_log_f0(np.load(path),
+                                                                item["mel"].shape[1]))
         if self.negatives_dir is not None:
             negative = self._load_mel(self.negatives_dir / f"{utt.id}.npy")
             # another system's durations differ: stretch its mel to the target's frame count
@@ -134,7 +144,7 @@ class MelDataset(Dataset):
 
 
 def collate(items: list[dict[str, Any]]) -> dict[str, Any]:
-    """Zero-pad tokens (B, L) and mels (B, D, T); negatives become (B, 1, D, T)."""
+    """Zero-pad tokens (B, L), mels (B, D, T) and ln F0 (B, T); negatives become (B, 1, D, T)."""
     token_lengths = torch.tensor([len(i["tokens"]) for i in items])
     mel_lengths = torch.tensor([i["mel"].shape[1] for i in items])
     tokens = torch.zeros(len(items), int(token_lengths.max()), dtype=torch.long)
@@ -149,6 +159,10 @@ def collate(items: list[dict[str, Any]]) -> dict[str, Any]:
         "mels": mels,
         "mel_lengths": mel_lengths,
     }
+    if "log_f0" in items[0]:
+        batch["log_f0"] = torch.zeros(len(items), int(mel_lengths.max()))
+        for b, item in enumerate(items):
+            batch["log_f0"][b, : mel_lengths[b]] = item["log_f0"]
     if "negative" in items[0]:
         negatives = torch.zeros_like(mels)
         for b, item in enumerate(items):

@@ -123,6 +123,7 @@ class EBMTrainingModule(L.LightningModule):
             batch["mel_lengths"],
             self.criterion,
             negatives=batch.get("negatives"),
+            log_f0=batch.get("log_f0"),
         )
         if not torch.isfinite(loss):
             self._bad_loss = True
@@ -170,6 +171,7 @@ class EBMTrainingModule(L.LightningModule):
                 batch["mels"],
                 batch["mel_lengths"],
                 self.criterion,
+                log_f0=batch.get("log_f0"),
             )
             # sync_dist: every rank validates its own shard; the logged value is their mean
             self.log_dict({f"val/{k}": v for k, v in logs.items()}, batch_size=size,
@@ -186,7 +188,7 @@ class EBMTrainingModule(L.LightningModule):
         mels = batch["mels"]
         with torch.no_grad():
             prior = model.align(batch["tokens"], batch["token_lengths"], mels,
-                                batch["mel_lengths"])
+                                batch["mel_lengths"], batch.get("log_f0"))
             mu, mask = prior.mu, prior.mask
             frames = mask.sum(dim=(1, 2))
             data = model.energy(mels * mask, mu, mask) / frames
