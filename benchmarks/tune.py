@@ -49,12 +49,15 @@ from tts_ebm.errors import UserInputError
 from tts_ebm.evaluation.evaluate import paired_difference
 from tts_ebm.evaluation.metric_table import pick
 
-COLUMNS = pick("wer", "dnsmos_p808", "mel_fd", "roughness_ratio")
-WER, P808 = COLUMNS[:2]  # the rule's metrics
+COLUMNS = pick("wer", "dnsmos_p808", "distill_mos", "mel_fd", "roughness_ratio")
+WER = COLUMNS[0]  # the rule's metrics: WER first, then the two MOS judges together
+JUDGES = pick("dnsmos_p808", "distill_mos")
 SAMPLER_FLAGS = {"steps": "--steps", "temperature": "--temperature",
                  "step_size": "--step-size", "sampler": "--sampler"}
 RULE = ("among the K > 0 settings of a system, those whose WER lies within the 95 % half-width "
-        "of the lowest WER tie; of them the highest DNSMOS P.808 is chosen")
+        "of the lowest WER tie; of them the highest mean of the two MOS judges, DNSMOS P.808 and "
+        "Distill-MOS, is chosen (equal weight: both predict a 1-5 MOS, and neither alone is "
+        "trusted; a setting judged by one of them only is ranked by that one)")
 
 
 def tts_ebm(*args: str) -> None:
@@ -128,7 +131,13 @@ def choose(rows: list[dict]) -> dict:
         raise UserInputError("no K > 0 setting to choose from")
     best = min(candidates, key=lambda r: r[WER.key])
     tied = [r for r in candidates if r[WER.key] <= best[WER.key] + best[f"{WER.key}_ci95"]]
-    return max(tied, key=lambda r: r[P808.key])
+    return max(tied, key=judged_mos)
+
+
+def judged_mos(row: dict) -> float:
+    """The mean of the MOS judges that scored a row."""
+    scores = [row[judge.key] for judge in JUDGES if row.get(judge.key) is not None]
+    return sum(scores) / len(scores)
 
 
 class Tuner:
@@ -210,8 +219,10 @@ class Tuner:
                 options = [a for k, v in point.items() for a in (SAMPLER_FLAGS[k], str(v))]
                 metrics = self.judge(checkpoint, base / setting_name(point), options)
                 rows.append(row(variant, point, metrics, overrides))
-                diff = paired_difference(metrics, mu, P808.key)
-                rows[-1]["vs_mu"] = (diff["mean"], diff["ci95"])
+                rows[-1]["vs_mu"] = {
+                    judge.key: (diff["mean"], diff["ci95"])
+                    for judge in JUDGES
+                    if (diff := paired_difference(metrics, mu, judge.key))["ci95"] is not None}
         chosen = choose(rows)
         summary_file = self.args.out / system / chosen["variant"] / "train" / "train_summary.json"
         steps = json.loads(summary_file.read_text(encoding="utf-8")).get("steps")
@@ -226,10 +237,11 @@ def variants(spec: dict) -> dict[str, dict]:
 
 def row(variant: str, point: dict, metrics: dict, overrides: dict) -> dict:
     wer, wer_ci = summary(metrics, WER.key)
-    p808, p808_ci = summary(metrics, P808.key)
+    judged = {judge.key: summary(metrics, judge.key)[0] for judge in JUDGES
+              if judge.key in metrics["summary"]}
     return {"variant": variant, "overrides": overrides or {}, "sampler": point,
-            "K": int(point["steps"]), WER.key: wer, f"{WER.key}_ci95": wer_ci, P808.key: p808,
-            f"{P808.key}_ci95": p808_ci, "utterances": metrics["utterances"],
+            "K": int(point["steps"]), WER.key: wer, f"{WER.key}_ci95": wer_ci, **judged,
+            "utterances": metrics["utterances"],
             "cells": {c.key: summary(metrics, c.key) if c.key in metrics["summary"] else None
                       for c in COLUMNS}}
 
@@ -258,8 +270,8 @@ def render(results: dict[str, dict], budget: int, ceiling: dict) -> str:
              for c in COLUMNS]
     lines = ["# Tuning on the `tune` set (100 held-out sentences; no test sentence)", "",
              f"Rule: {RULE}. Budget: {budget} delta steps per system (steps = budget / step cost).",
-             "vs μ: paired 95 % interval of the per-sentence P.808 difference against μ alone of",
-             "the same training variant; the sanity check wants it above 0. Ceiling, copy",
+             "vs μ: paired 95 % interval of the per-sentence difference of each MOS judge against",
+             "μ alone of the same training variant; the sanity check wants both above 0. Ceiling, copy",
              "synthesis of the tune set (its reference mels through the same vocoder):", "",
              "| " + " | ".join(c.header for c in COLUMNS) + " |", "|" + "---|" * len(COLUMNS),
              "| " + " | ".join(cells) + " |", ""]
@@ -267,12 +279,13 @@ def render(results: dict[str, dict], budget: int, ceiling: dict) -> str:
         chosen = result["chosen"]
         lines += [f"## {system} ({result['config']}.yaml, {result['train_steps']} steps)", "",
                   "| variant | sampler | " + " | ".join(c.header for c in COLUMNS)
-                  + " | P.808 vs μ | chosen |",
-                  "|" + "---|" * (len(COLUMNS) + 4)]
+                  + " | P.808 vs μ | Distill-MOS vs μ | chosen |",
+                  "|" + "---|" * (len(COLUMNS) + 5)]
         for r in result["rows"]:
             cells = [c.format(*r["cells"][c.key]) if r["cells"][c.key] else "–" for c in COLUMNS]
-            diff = r.get("vs_mu")
-            vs_mu = f"{diff[0]:+.2f} ± {diff[1]:.2f}" if diff else "–"
+            diffs = r.get("vs_mu") or {}
+            vs_mu = " | ".join(f"{diffs[j.key][0]:+.2f} ± {diffs[j.key][1]:.2f}"
+                               if j.key in diffs else "–" for j in JUDGES)
             mark = "**←**" if (r["variant"], r["sampler"]) == (chosen["variant"],
                                                             chosen["sampler"]) else ""
             sampler = ", ".join(f"{k}={v}" for k, v in sorted(r["sampler"].items()))

@@ -68,3 +68,16 @@ def test_kept_steps_are_the_path_the_energies_were_taken_on(n_candidates: int) -
     torch.testing.assert_close(trace.states[-1], x)
     for k in range(4):
         torch.testing.assert_close(quadratic(trace.states[k], mu, mask), trace.energies[k])
+
+
+def test_pitch_controls_are_checked_and_reach_the_model_as_prosody():
+    from tts_ebm.model.variance import VarianceControls
+
+    controls = SynthesisControls(pitch_shift="-3.5", pitch_range="0.5")
+    assert controls.prosody() == VarianceControls(-3.5, 0.5)
+    assert SynthesisControls().prosody().is_default
+    for bad, message in (({"pitch_shift": 13}, "pitch shift"), ({"pitch_shift": -12.5}, "pitch shift"),
+                         ({"pitch_range": -0.1}, "pitch range"), ({"pitch_range": 4}, "pitch range"),
+                         ({"pitch_shift": "up"}, "pitch shift")):
+        with pytest.raises(UserInputError, match=message):
+            SynthesisControls(**bad)

@@ -233,3 +233,15 @@ def test_page_in_headless_chromium(server: str, tmp_path: Path) -> None:
         "step-mel", "step-delta", "mu", "final"}
     assert "K = 100000 steps is more than this page runs" in message
     assert errors == []
+
+
+def test_the_page_form_has_an_input_for_every_synthesis_control():
+    """The form is HTML: a control added to SynthesisControls must get its input there too."""
+    import dataclasses
+    import re
+
+    from tts_ebm.controls import SynthesisControls
+
+    page = (Path(__file__).parents[1] / "tts_ebm" / "serve" / "page.html").read_text()
+    inputs = set(re.findall(r'<(?:input|select)[^>]* name="(\w+)"', page))
+    assert {f.name for f in dataclasses.fields(SynthesisControls)} <= inputs

@@ -18,8 +18,10 @@ sys.modules["tune"] = tune
 _SPEC.loader.exec_module(tune)
 
 
-def row(k: int, wer: float, p808: float, wer_ci95: float = 0.05, name: str = "") -> dict:
-    return {"K": k, "wer": wer, "wer_ci95": wer_ci95, "dnsmos_p808": p808, "name": name}
+def row(k: int, wer: float, p808: float, wer_ci95: float = 0.05, name: str = "",
+        distill: float | None = None) -> dict:
+    judged = {"dnsmos_p808": p808} | ({"distill_mos": distill} if distill is not None else {})
+    return {"K": k, "wer": wer, "wer_ci95": wer_ci95, "name": name, **judged}
 
 
 def test_the_rule_takes_the_best_p808_among_settings_tied_on_wer():
@@ -28,6 +30,14 @@ def test_the_rule_takes_the_best_p808_among_settings_tied_on_wer():
             row(4, 0.34, 3.5, name="tied, better p808"),
             row(10, 0.36, 3.8, name="outside the tie")]
     assert tune.choose(rows)["name"] == "tied, better p808"
+
+
+def test_the_two_judges_count_equally_among_tied_settings():
+    """P.808 alone would take "b"; the mean of P.808 and Distill-MOS takes "a"."""
+    rows = [row(2, 0.30, 3.6, distill=3.0, name="a"),
+            row(4, 0.31, 3.7, distill=2.7, name="b")]
+    assert tune.choose(rows)["name"] == "a"
+    assert tune.judged_mos(rows[0]) == pytest.approx(3.3)
 
 
 def test_the_rule_keeps_the_lowest_wer_when_nothing_ties():
@@ -111,9 +121,12 @@ def test_a_tuning_run_trains_once_judges_every_point_and_resumes(tmp_path, monke
             k, tau = int(options["--steps"]), float(options["--temperature"])
             wer, p808 = 0.30 + 0.01 * k, 3.0 + 0.1 * k - tau
             out.parent.mkdir(parents=True, exist_ok=True)
-            utterances = {f"u{i}": {"dnsmos_p808": p808 + 0.01 * i} for i in range(3)}
-            summary = {"wer": {"mean": wer, "ci95": 0.05}, "dnsmos_p808": {"mean": p808,
-                                                                           "ci95": 0.02}}
+            distill = 2.5 - 0.05 * k  # the second judge dislikes more steps
+            utterances = {f"u{i}": {"dnsmos_p808": p808 + 0.01 * i,
+                                    "distill_mos": distill + 0.01 * i} for i in range(3)}
+            summary = {"wer": {"mean": wer, "ci95": 0.05},
+                       "dnsmos_p808": {"mean": p808, "ci95": 0.02},
+                       "distill_mos": {"mean": distill, "ci95": 0.02}}
             out.write_text(json.dumps({"summary": summary, "utterances": utterances}))
 
     monkeypatch.setattr(tune, "tts_ebm", fake)
@@ -134,7 +147,9 @@ def test_a_tuning_run_trains_once_judges_every_point_and_resumes(tmp_path, monke
     assert (chosen / "delta.train_args").read_text() == "optim.lr=0.001\n"
     text = (tmp_path / "out" / "TUNING.md").read_text()
     (line,) = [line for line in text.splitlines() if "**←**" in line]
-    assert line.startswith("| lr1e-3 | steps=4, temperature=0.3 | 34.0 ± 5.0 | 3.10 ± 0.02 |")
-    assert "| +0.10 ± 0.00 |" in line  # paired against mu alone (3.0), sentence by sentence
+    assert line.startswith("| lr1e-3 | steps=4, temperature=0.3 | 34.0 ± 5.0 | 3.10 ± 0.02 "
+                           "| 2.30 ± 0.02 |")
+    # paired against mu alone (P.808 3.0, Distill-MOS 2.5), sentence by sentence
+    assert "| +0.10 ± 0.00 | -0.20 ± 0.00 |" in line
     calls.clear()
     assert tune.main(argv) == 0 and calls == []  # everything done: nothing reruns

@@ -29,7 +29,7 @@ from tts_ebm.samples_page.images import save_colorbar_png, save_mel_png, shared_
 __all__ = ["PageReport", "build_samples_page"]
 
 # per-utterance metrics shown next to each row when metrics.json has them (metric_table.py)
-METRICS = pick("wer", "dnsmos_p808", "dnsmos_ovrl", "mcd_db")
+METRICS = pick("wer", "dnsmos_p808", "distill_mos", "dnsmos_ovrl", "mcd_db")
 
 
 @dataclass

@@ -85,10 +85,12 @@ class Demo:
         return {
             "checkpoint": self.checkpoint_name, "criterion": config.criterion.name,
             "field": config.model.get("field", "energy"), "samplers": samplers.names(),
+            "pitch": self.synth.bundle.model.variance is not None,
             "vocoders": self.vocoder_specs, "limits": dataclasses.asdict(self.limits),
             "defaults": {"sampler": config.sampler.name, "steps": sampler.steps,
                          "step_size": sampler.step_size, "temperature": sampler.temperature,
-                         "length_scale": 1.0, "n_candidates": sampler.n_candidates, "seed": 0},
+                         "length_scale": 1.0, "pitch_shift": 0.0, "pitch_range": 1.0,
+                         "n_candidates": sampler.n_candidates, "seed": 0},
         }
 
     def submit(self, request: dict[str, Any]) -> str:
