@@ -1,0 +1,84 @@
+"""The pitch sweep's tables (docs/results/pitch_sweep_2026-12-07), from egs/mini/local/pitch_sweep.sh.
+
+    python benchmarks/pitch_sweep.py egs/mini/exp/pitch_sweep [--grid SYSTEM ...]
+
+Design table: one row per variance-adaptor design and K (0: μ alone), with parameters, training
+steps per second, WER, both MOS judges, log-F0 RMSE, mel FD, GV ratio, and each K > 0 row's
+paired difference from its own μ on both judges; the ceilings (recordings, copy synthesis)
+first. `--grid SYSTEM`: a table of that system's sampler settings (exp/SYSTEM/grid/<setting>/),
+each with its paired difference from the system's μ alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from frame_sweep import parameters  # noqa: E402
+
+from tts_ebm.evaluation.metric_table import pick  # noqa: E402
+from tts_ebm.evaluation.report import JUDGES, _cell, _summary, _versus_mu, collect  # noqa: E402
+
+COLUMNS = pick("wer", "dnsmos_p808", "distill_mos", "log_f0_rmse_cents", "mel_fd", "gv_ratio")
+VERSUS = [f"{judge.label.removeprefix('DNSMOS ')} vs μ" for judge in JUDGES]
+
+
+def _cells(system: dict | None) -> list[str]:
+    return [_cell(_summary(system, c.key), c) for c in COLUMNS]
+
+
+def _header(first: list[str]) -> list[str]:
+    header = first + [c.header for c in COLUMNS] + VERSUS
+    return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+
+
+def design_table(exp_dir: Path) -> str:
+    ceilings, runs, _ = collect(exp_dir)
+    lines = _header(["design", "params", "steps/s", "K"])
+    for name, system in ceilings.items():
+        lines.append("| " + " | ".join([name.replace("_", " "), "–", "–", "–", *_cells(system),
+                                        "–", "–"]) + " |")
+    for name, run in runs.items():
+        train = run["train"] or {}
+        rate = f"{train['steps'] / train['wall_time_s']:.2f}" if train.get("wall_time_s") else "–"
+        n_params = parameters(exp_dir / name / "train")
+        shown = f"{n_params / 1e6:.2f} M" if n_params else "–"
+        mu = run["steps"].get(0)
+        for k, step in sorted(run["steps"].items()):
+            versus = [_versus_mu(step, mu, judge) for judge in JUDGES]
+            lines.append("| " + " | ".join([name, shown, rate, str(k), *_cells(step), *versus])
+                         + " |")
+    return "\n".join(lines)
+
+
+def grid_table(exp_dir: Path, system: str) -> str:
+    _, runs, _ = collect(exp_dir)
+    mu = runs[system]["steps"].get(0)
+    lines = [f"Sampler settings of `{system}` (step size 1/K unless said):", "",
+             *_header(["setting"])]
+    lines.append("| " + " | ".join(["μ alone (K = 0, τ = 0)", *_cells(mu), "–", "–"]) + " |")
+    for folder in sorted((exp_dir / system / "grid").iterdir()):
+        path = folder / "eval" / "metrics.json"
+        if not path.is_file():
+            continue
+        step = {"metrics": json.loads(path.read_text(encoding="utf-8"))}
+        versus = [_versus_mu(step, mu, judge) for judge in JUDGES]
+        lines.append("| " + " | ".join([folder.name, *_cells(step), *versus]) + " |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("exp_dir", type=Path, help="the sweep's experiment folder")
+    parser.add_argument("--grid", nargs="*", default=[], help="systems with a sampler grid")
+    args = parser.parse_args()
+    print(design_table(args.exp_dir))
+    for system in args.grid:
+        print("\n" + grid_table(args.exp_dir, system))
+
+
+if __name__ == "__main__":
+    main()
