@@ -17,10 +17,10 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from frame_sweep import parameters  # noqa: E402
+from frame_sweep import parameters
 
-from tts_ebm.evaluation.metric_table import pick  # noqa: E402
-from tts_ebm.evaluation.report import JUDGES, _cell, _summary, _versus_mu, collect  # noqa: E402
+from tts_ebm.evaluation.metric_table import pick
+from tts_ebm.evaluation.report import JUDGES, _cell, _summary, _versus_mu, collect
 
 COLUMNS = pick("wer", "dnsmos_p808", "distill_mos", "log_f0_rmse_cents", "mel_fd", "gv_ratio")
 VERSUS = [f"{judge.label.removeprefix('DNSMOS ')} vs μ" for judge in JUDGES]
