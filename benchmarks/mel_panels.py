@@ -28,13 +28,15 @@ def main() -> None:
                         help="LABEL=PATH (.npy raw log-mel or .wav; the last = splits)")
     parser.add_argument("--out", type=Path, required=True, help="PNG to write")
     parser.add_argument("--title", default="", help="figure title (e.g. the utterance text)")
+    parser.add_argument("--bins", type=int, default=80,
+                        help="show the lowest BINS mel bins (40: the pitch harmonics, larger)")
     args = parser.parse_args()
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    labels, mels = zip(*((label, load(Path(path))) for label, path in
+    labels, mels = zip(*((label, load(Path(path))[: args.bins]) for label, path in
                          (panel.rsplit("=", 1) for panel in args.panels)))
     vmin, vmax = shared_range(mels)
     width = max(m.shape[1] for m in mels)

@@ -179,7 +179,7 @@ def test_dnsmos_models_p808_leaves_out_p835_only(
     args = _evaluate_args(synthesized=wav_folder, out=out, no_wer=True, dnsmos_models="p808")
     assert evaluate_command.run(args) == 0
     result = json.loads(out.read_text())
-    assert set(result["utterances"]["LJ001-0032"]) == {"dnsmos_p808"}
+    assert set(result["utterances"]["LJ001-0032"]) == {"dnsmos_p808", "distill_mos"}
     assert result["summary"]["dnsmos_p808"]["mean"] == pytest.approx(
         mos["LJ001-0032"]["dnsmos_p808"], abs=1e-3)  # the wav is 16-bit, the fixture float
     assert result["settings"]["dnsmos_models"] == "p808"
@@ -188,7 +188,8 @@ def test_dnsmos_models_p808_leaves_out_p835_only(
 def test_without_reference_only_the_judges_run(tmp_path: Path, wav_folder: Path) -> None:
     out = tmp_path / "recordings.json"
     args = _evaluate_args(reference=None, synthesized=wav_folder,
-                          text_file=CLIPS / "text.psv", out=out, no_dnsmos=True)
+                          text_file=CLIPS / "text.psv", out=out, no_dnsmos=True,
+                          no_distill_mos=True)
     assert evaluate_command.run(args) == 0
     result = json.loads(out.read_text())
     assert list(result["summary"]) == ["wer"]
@@ -196,16 +197,16 @@ def test_without_reference_only_the_judges_run(tmp_path: Path, wav_folder: Path)
         "wer", "word_errors", "reference_words", "asr_hypothesis"
     }
     assert result["reference_dir"] is None and result["counts"]["reference"] == 0
-    assert "dnsmos" not in result["settings"]
+    assert "dnsmos" not in result["settings"] and "distill_mos" not in result["settings"]
     assert "reference: none" in out.with_suffix(".md").read_text()
 
 
-def test_no_wer_and_no_dnsmos_without_reference_is_refused(
+def test_no_wer_and_no_mos_judge_without_reference_is_refused(
     tmp_path: Path, wav_folder: Path
 ) -> None:
     args = _evaluate_args(reference=None, synthesized=wav_folder,
                           text_file=CLIPS / "text.psv", out=tmp_path / "m.json",
-                          no_dnsmos=True, no_wer=True)
+                          no_dnsmos=True, no_wer=True, no_distill_mos=True)
     with pytest.raises(UserInputError, match="nothing to compute"):
         evaluate_command.run(args)
 

@@ -42,6 +42,8 @@ def test_every_metric_a_consumer_shows_is_in_the_table() -> None:
         "samples page": list(PAGE_METRICS),
         "contest": list(_benchmark("contest").METRICS),
         "frame sweep": list(_benchmark("frame_sweep").COLUMNS),
+        "pitch sweep": list(_benchmark("pitch_sweep").COLUMNS),
+        "tuning": list(_benchmark("tune").COLUMNS),
     }
     for consumer, metrics_shown in shown.items():
         for metric in metrics_shown:

@@ -40,7 +40,7 @@ class FakeModel:
     def __init__(self, mel: torch.Tensor, durations: torch.Tensor) -> None:
         self.mel, self.durations, self.calls = mel, durations, []
 
-    def generate(self, tokens, lengths, sampler, *, length_scale, generator):
+    def generate(self, tokens, lengths, sampler, *, length_scale, generator, prosody):
         self.calls.append((tokens.clone(), lengths.clone()))
         return SimpleNamespace(mel=self.mel, durations=self.durations,
                                trace=SimpleNamespace(states=None))
@@ -257,7 +257,7 @@ def test_seed_generator_is_made_on_the_synthesizer_device(monkeypatch):
     monkeypatch.setattr(synthesis.torch, "Generator", Generator)
     monkeypatch.setattr(synthesis.samplers, "build", lambda name, **o: None)
     monkeypatch.setattr(Synthesizer, "sentences", lambda self, t: [(t, [1])])
-    monkeypatch.setattr(Synthesizer, "_generate", lambda self, ids, c, ls, g: ([], [], []))
+    monkeypatch.setattr(Synthesizer, "_generate", lambda self, ids, c, ls, g, p: ([], [], []))
     monkeypatch.setattr(Synthesizer, "_vocode", lambda self, m: [])
     monkeypatch.setattr(Synthesizer, "_join", lambda self, *a: None)
     bare("cuda").synthesize_utterances(["Hi."], seed=7)

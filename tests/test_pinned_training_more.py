@@ -94,7 +94,7 @@ def test_training_step_passes_negatives_and_logs_with_batch_size():
     logs = Logs(module)
     seen = {}
 
-    def losses(*args, negatives=None):
+    def losses(*args, negatives=None, log_f0=None):
         seen["negatives"] = negatives
         return torch.tensor(2.0), {"loss": torch.tensor(2.0), "prior": torch.tensor(0.5)}
 
@@ -281,7 +281,7 @@ def test_log_energies_are_per_frame_means_of_data_and_the_final_sample():
     def energy(x, mu, mask):
         return (((x - mu) ** 2) * mask).sum(dim=(1, 2))
 
-    def align(tokens, token_lengths, mels_, mel_lengths):
+    def align(tokens, token_lengths, mels_, mel_lengths, log_f0=None):
         mask = (torch.arange(mels_.shape[-1])[None] < mel_lengths[:, None]).float().unsqueeze(1)
         return types.SimpleNamespace(mu=mu_ph.expand(-1, -1, mels_.shape[-1]) * mask, mask=mask)
 

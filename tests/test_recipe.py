@@ -99,7 +99,7 @@ def test_report_stage_reads_the_experiment_layout(tmp_path: Path) -> None:
                      "--report_pairs", "delta:delta delta:nce")
     assert result.returncode == 0, result.stderr
     text = (tmp_path / "exp" / "RESULTS.md").read_text()
-    assert "| delta | 4 | – | – | – | 6.50 ± 0.25 |" in text
+    assert "| delta | 4 | – | – | – | – | 6.50 ± 0.25 |" in text
     assert "| delta − delta |" in text and "| delta − nce |" in text  # both pairs reached it
     assert (tmp_path / "exp" / "quality_vs_steps.png").is_file()
 

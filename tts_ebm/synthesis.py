@@ -234,7 +234,7 @@ class Synthesizer:
         sampler: samplers.Sampler,
         length_scale: float,
         generator: torch.Generator | None,
-        prosody: VarianceControls,
+        prosody: VarianceControls = AS_PREDICTED,
     ) -> tuple[list[torch.Tensor], list[np.ndarray], list[tuple[np.ndarray, ...]]]:
         """Raw log-mels (80, T_i), token durations and, with a `keep_steps` sampler, per
         sentence (energies (K+1,), raw mu (80, T_i), raw states (K+1, 80, T_i)) of one batch."""
