@@ -7,7 +7,8 @@
 #   2. one delta run per design in conf/pitch_sweep/ (the demo's config and 700 steps, one
 #      thread each, two at a time), synthesised at K in {0, 2} and judged (recipe stages 3-6);
 #   3. with --grid SYSTEM: that system's checkpoint synthesised and judged at every sampler
-#      setting of GRID below, into exp/pitch_sweep/SYSTEM/grid/<setting>/.
+#      setting of GRID below (the demo's K = 2, τ = 0.3 and four around it), into
+#      exp/pitch_sweep/SYSTEM/grid/<setting>/.
 # Resumable: finished units are skipped. About 60 min on 2 cores for 1-2, 2 min a setting for 3.
 #   bash local/pitch_sweep.sh                 # 1-2
 #   bash local/pitch_sweep.sh --grid fr_cont  # 3
@@ -22,11 +23,9 @@ designs="none ph_cont ph_quant_en fr_cont fr_quant fr_cont_en"
 GRID=(
     "K1_tau0: --steps 1 --temperature 0"
     "K2_tau0: --steps 2 --temperature 0"
-    "K4_tau0: --steps 4 --temperature 0"
     "K2_tau0.1: --steps 2 --temperature 0.1"
     "K4_tau0.1: --steps 4 --temperature 0.1"
     "K2_tau0.3: --steps 2 --temperature 0.3"
-    "K2_tau0.3_eta0.25: --steps 2 --temperature 0.3 --step-size 0.25"
 )
 
 if [ "${1:-}" != --grid ]; then
