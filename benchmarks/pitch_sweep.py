@@ -1,17 +1,20 @@
 """The pitch sweep's tables (docs/results/pitch_sweep_2026-12-07), from egs/mini/local/pitch_sweep.sh.
 
-    python benchmarks/pitch_sweep.py egs/mini/exp/pitch_sweep [--grid SYSTEM ...]
+    python benchmarks/pitch_sweep.py egs/mini/exp/pitch_sweep [--grid SYSTEM ...] [--csv DIR]
 
 Design table: one row per variance-adaptor design and K (0: μ alone), with parameters, training
 steps per second, WER, both MOS judges, log-F0 RMSE, mel FD, GV ratio, and each K > 0 row's
 paired difference from its own μ on both judges; the ceilings (recordings, copy synthesis)
 first. `--grid SYSTEM`: a table of that system's sampler settings (exp/SYSTEM/grid/<setting>/),
-each with its paired difference from the system's μ alone.
+each with its paired difference from the system's μ alone. `--csv DIR`: the per-utterance
+scores behind every row, one CSV per row (`<design>_K<k>.csv`, `<system>_grid_<setting>.csv`,
+the ceilings), so that every mean and interval can be recomputed.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import sys
 from pathlib import Path
@@ -23,6 +26,11 @@ from tts_ebm.evaluation.metric_table import pick
 from tts_ebm.evaluation.report import JUDGES, _cell, _summary, _versus_mu, collect
 
 COLUMNS = pick("wer", "dnsmos_p808", "distill_mos", "log_f0_rmse_cents", "mel_fd", "gv_ratio")
+# per-utterance fields in the CSVs (WER as its word errors and reference words: the corpus WER
+# is their ratio of sums)
+CSV_FIELDS = ("word_errors", "reference_words", "dnsmos_p808", "distill_mos", "mcd_db",
+              "log_f0_rmse_cents", "gross_pitch_error_rate", "vuv_error_rate", "mel_mcd_db",
+              "gv_ratio", "roughness_ratio", "asr_hypothesis")
 VERSUS = [f"{judge.label.removeprefix('DNSMOS ')} vs μ" for judge in JUDGES]
 
 
@@ -70,11 +78,40 @@ def grid_table(exp_dir: Path, system: str) -> str:
     return "\n".join(lines)
 
 
+def write_csv(metrics: dict | None, path: Path) -> None:
+    """One row per utterance of a metrics.json; fields it lacks are left empty."""
+    utterances = (metrics or {}).get("utterances") or {}
+    if not utterances:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(("id", *CSV_FIELDS))
+        for utt_id, row in sorted(utterances.items()):
+            writer.writerow((utt_id, *(row.get(field, "") for field in CSV_FIELDS)))
+
+
+def write_csvs(exp_dir: Path, grids: list[str], out: Path) -> None:
+    ceilings, runs, _ = collect(exp_dir)
+    for name, system in ceilings.items():
+        write_csv((system or {}).get("metrics"), out / f"{name}.csv")
+    for name, run in runs.items():
+        for k, step in run["steps"].items():
+            write_csv((step or {}).get("metrics"), out / f"{name}_K{k}.csv")
+    for system in grids:
+        for path in sorted((exp_dir / system / "grid").glob("*/eval/metrics.json")):
+            metrics = json.loads(path.read_text(encoding="utf-8"))
+            write_csv(metrics, out / f"{system}_grid_{path.parent.parent.name}.csv")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("exp_dir", type=Path, help="the sweep's experiment folder")
     parser.add_argument("--grid", nargs="*", default=[], help="systems with a sampler grid")
+    parser.add_argument("--csv", type=Path, default=None, help="folder for per-utterance CSVs")
     args = parser.parse_args()
+    if args.csv is not None:
+        write_csvs(args.exp_dir, args.grid, args.csv)
     print(design_table(args.exp_dir))
     for system in args.grid:
         print("\n" + grid_table(args.exp_dir, system))
