@@ -168,6 +168,11 @@ _CPU_SHARED: dict[str, Any] = {"encoder_heads": 2, "encoder_dropout": 0.0, "fram
 # DNSMOS P.808 from 3.18 to 3.59, and the U-Net frame network, wider than the 80 mel bins, gave
 # the lowest mel FD after the energy steps.
 _DECODED_UNET: dict[str, Any] = {"decoder_layers": 3, "frame_levels": 2}
+# ... and decode μ from a predicted pitch and energy per frame (the pitch sweep, docs/DESIGN.md
+# section 3d): on the held-out sentences μ alone went from Distill-MOS 2.4 to 3.5 (copy
+# synthesis 3.7), its harmonics following a contour instead of staying flat in each phoneme.
+_PITCHED: dict[str, Any] = {"variance_level": "frame", "variance_embedding": "continuous",
+                            "variance_energy": True}
 # Model sizes by name, smallest first; fields not named keep the ModelConfig defaults.
 PRESETS: dict[str, dict[str, Any]] = {
     # ~0.1 M: trains and samples in milliseconds on a CPU (tests).
@@ -175,20 +180,24 @@ PRESETS: dict[str, dict[str, Any]] = {
              "encoder_layers": 2, "encoder_prenet_layers": 1, "duration_channels": 32,
              "decoder_layers": 1, "decoder_channels": 16, "frame_levels": 1,
              "frame_channels": 32, "frame_filter_channels": 64, "segment_frames": 32},
-    # 3.66 M: the CPU demo. The text encoder's width and depth decide mu's WER; the prior
-    # decoder (128 channels) draws mu's transitions; the U-Net energy (96 channels, two halvings)
-    # adds texture and costs a double backward per training step.
-    "small": {**_CPU_SHARED, **_DECODED_UNET, "encoder_channels": 128,
+    # 3.96 M: the CPU demo. The text encoder's width and depth decide mu's WER; the prior
+    # decoder (128 channels) draws mu's transitions, from the predicted pitch and energy; the
+    # U-Net energy (96 channels, two halvings) adds texture and costs a double backward per
+    # training step.
+    "small": {**_CPU_SHARED, **_DECODED_UNET, **_PITCHED, "encoder_channels": 128,
               "encoder_filter_channels": 512, "encoder_layers": 4, "encoder_prenet_layers": 2,
               "duration_channels": 128, "decoder_channels": 128, "frame_channels": 96,
               "frame_filter_channels": 384, "segment_frames": 64},
     # between small and ljspeech, for longer CPU runs; no recipe uses it yet.
-    "base": {**_CPU_SHARED, **_DECODED_UNET, "encoder_channels": 192,
+    "base": {**_CPU_SHARED, **_DECODED_UNET, **_PITCHED, "encoder_channels": 192,
              "encoder_filter_channels": 768, "encoder_layers": 4, "encoder_prenet_layers": 3,
              "encoder_dropout": 0.05, "duration_channels": 192, "duration_dropout": 0.05,
-             "decoder_channels": 192, "frame_channels": 128, "frame_filter_channels": 512,
+             "decoder_channels": 192, "variance_channels": 192, "frame_channels": 128,
+             "frame_filter_channels": 512,
              "segment_frames": 96},
     # the LJSpeech model for a GPU (Grad-TTS / Matcha-TTS sized): the ModelConfig widths with a
-    # 4-layer 256-channel prior decoder and the U-Net frame network.
-    "ljspeech": {"decoder_layers": 4, "decoder_channels": 256, "frame_levels": 2},
+    # 4-layer 256-channel prior decoder, its pitch and energy predictor, and the U-Net frame
+    # network.
+    "ljspeech": {"decoder_layers": 4, "decoder_channels": 256, "frame_levels": 2, **_PITCHED,
+                 "variance_channels": 256},
 }
