@@ -180,14 +180,15 @@ PRESETS: dict[str, dict[str, Any]] = {
              "encoder_layers": 2, "encoder_prenet_layers": 1, "duration_channels": 32,
              "decoder_layers": 1, "decoder_channels": 16, "frame_levels": 1,
              "frame_channels": 32, "frame_filter_channels": 64, "segment_frames": 32},
-    # 3.96 M: the CPU demo. The text encoder's width and depth decide mu's WER; the prior
-    # decoder (128 channels) draws mu's transitions, from the predicted pitch and energy; the
+    # 3.8 M: the CPU demo. The text encoder's width and depth decide mu's WER; the prior
+    # decoder (128 channels) draws mu's transitions, from the pitch and energy of a 48-channel
+    # predictor over frames (128 channels cost 2.3 min more of the demo's training); the
     # U-Net energy (96 channels, two halvings) adds texture and costs a double backward per
     # training step.
     "small": {**_CPU_SHARED, **_DECODED_UNET, **_PITCHED, "encoder_channels": 128,
               "encoder_filter_channels": 512, "encoder_layers": 4, "encoder_prenet_layers": 2,
-              "duration_channels": 128, "decoder_channels": 128, "frame_channels": 96,
-              "frame_filter_channels": 384, "segment_frames": 64},
+              "duration_channels": 128, "decoder_channels": 128, "variance_channels": 48,
+              "frame_channels": 96, "frame_filter_channels": 384, "segment_frames": 64},
     # between small and ljspeech, for longer CPU runs; no recipe uses it yet.
     "base": {**_CPU_SHARED, **_DECODED_UNET, **_PITCHED, "encoder_channels": 192,
              "encoder_filter_channels": 768, "encoder_layers": 4, "encoder_prenet_layers": 3,
