@@ -13,7 +13,7 @@ from torch import nn
 
 from tts_ebm.errors import UserInputError
 from tts_ebm.model import AcousticModel, ModelConfig
-from tts_ebm.model.acoustic import gather_frames, random_segments
+from tts_ebm.model.alignment import gather_frames, random_segments
 from tts_ebm.model.alignment import (
     expand,
     gaussian_log_likelihood,

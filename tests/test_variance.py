@@ -10,7 +10,7 @@ import torch
 
 from tts_ebm.errors import UserInputError
 from tts_ebm.model import AcousticModel, ModelConfig
-from tts_ebm.model.alignment import path_from_durations
+from tts_ebm.model.alignment import expand, path_from_durations
 from tts_ebm.model.variance import (
     F0_MAX,
     F0_MIN,
@@ -64,7 +64,7 @@ def test_adaptor_targets_loss_and_teacher_forcing(level, embedding):
     path = _path([[2, 3, 1]], 6)
     frame_mask = torch.ones(1, 1, 6)
     target = torch.tensor([[[0.1, 0.3, -0.2, -0.2, 0.4, 0.5], [1.0, 1.0, 0.0, 0.0, 0.0, 2.0]]])
-    out = adaptor(hidden, token_mask, path, frame_mask, target)
+    out = adaptor(hidden, expand(hidden, path), token_mask, path, frame_mask, target)
     names = ["pitch", "energy"]
     assert sorted(out.terms) == sorted(names)
     if level == "phoneme":  # the frame values averaged over each token's frames
@@ -76,19 +76,20 @@ def test_adaptor_targets_loss_and_teacher_forcing(level, embedding):
         torch.testing.assert_close(out.terms[name], mse)
     torch.testing.assert_close(out.loss, out.terms["pitch"] + out.terms["energy"])
     # teacher forcing: the embedding depends on the target, not on the prediction
-    other = adaptor(hidden, token_mask, path, frame_mask, target + 0.5)
+    other = adaptor(hidden, expand(hidden, path), token_mask, path, frame_mask, target + 0.5)
     assert not torch.allclose(out.embedded, other.embedded)
     with torch.no_grad():
         for p in adaptor.predictor.parameters():
             p.add_(1.0)
-    again = adaptor(hidden, token_mask, path, frame_mask, target)
+    again = adaptor(hidden, expand(hidden, path), token_mask, path, frame_mask, target)
     torch.testing.assert_close(again.embedded, out.embedded)
 
 
 def test_predictor_reads_the_text_states_detached():
     adaptor = VarianceAdaptor(8, 16, "frame", "continuous", energy=False)
     hidden = torch.randn(1, 8, 3, requires_grad=True)
-    out = adaptor(hidden, torch.ones(1, 1, 3), _path([[2, 2, 2]], 6), torch.ones(1, 1, 6),
+    path = _path([[2, 2, 2]], 6)
+    out = adaptor(hidden, expand(hidden, path), torch.ones(1, 1, 3), path, torch.ones(1, 1, 6),
                   torch.zeros(1, 1, 6))
     out.loss.backward()
     assert hidden.grad is None
@@ -99,7 +100,8 @@ def test_controls_shift_the_pitch_and_scale_its_range():
     adaptor = VarianceAdaptor(8, 16, "frame", "continuous", energy=False)
     adaptor.embed.conv = torch.nn.Identity()  # read the values back
     hidden = torch.randn(1, 8, 3)
-    args = (hidden, torch.ones(1, 1, 3), _path([[2, 2, 2]], 6), torch.ones(1, 1, 6))
+    path = _path([[2, 2, 2]], 6)
+    args = (hidden, expand(hidden, path), torch.ones(1, 1, 3), path, torch.ones(1, 1, 6))
     base = adaptor(*args).embedded[0, 0]
     shifted = adaptor(*args, controls=VarianceControls(pitch_shift=12.0)).embedded[0, 0]
     torch.testing.assert_close(shifted - base, torch.full_like(base, semitones_to_normalised(12)))
@@ -170,3 +172,33 @@ def test_the_pitch_reaches_mu():
     plain = AcousticModel(ModelConfig.tiny(), N_SYMBOLS)
     with pytest.raises(UserInputError, match="no pitch predictor"):
         plain.generate(tokens, token_lengths, Identity(), prosody=VarianceControls(0.0, 0.5))
+
+
+def test_a_window_restricts_the_predictor_loss_not_the_embedding():
+    """variance_window: the frame predictor is regressed on the window's frames only (its
+    states and targets gathered there); every frame is still embedded from the recordings."""
+    torch.manual_seed(0)
+    adaptor = VarianceAdaptor(8, 16, "frame", "continuous", energy=False)
+    hidden = torch.randn(1, 8, 3)
+    path = _path([[2, 2, 2]], 6)
+    states = expand(hidden, path)
+    args = (hidden, states, torch.ones(1, 1, 3), path, torch.ones(1, 1, 6))
+    target = torch.tensor([[[0.1, 0.2, 0.3, 0.4, 0.5, 0.6]]])
+    whole = adaptor(*args, target)
+    window = (torch.tensor([[3, 4, 5, 6]]), torch.tensor([[[True, True, True, False]]]))
+    windowed = adaptor(*args, target, window=window)
+    torch.testing.assert_close(windowed.embedded, whole.embedded)
+    predicted = adaptor.predictor(states[:, :, 3:], torch.ones(1, 1, 3))
+    torch.testing.assert_close(windowed.terms["pitch"],
+                               ((predicted - target[:, :, 3:]) ** 2).mean())
+    assert not torch.allclose(windowed.terms["pitch"], whole.terms["pitch"])
+
+
+def test_the_model_draws_the_window_only_in_training():
+    torch.manual_seed(0)
+    model = AcousticModel(ModelConfig.tiny(variance_level="frame", variance_window=8), N_SYMBOLS)
+    tokens, token_lengths, mels, mel_lengths, log_f0 = _batch()
+    prior = model.align(tokens, token_lengths, mels, mel_lengths, log_f0)
+    assert prior.variance.predicted.shape[-1] == 8
+    with pytest.raises(UserInputError, match="variance_window"):
+        ModelConfig.tiny(variance_level="frame", variance_window=-1)

@@ -14,8 +14,10 @@ from tts_ebm import fields
 from tts_ebm.errors import UserInputError
 from tts_ebm.model.alignment import (
     expand,
+    gather_frames,
     monotonic_alignment,
     path_from_durations,
+    random_segments,
     sequence_mask,
 )
 from tts_ebm.model.config import ModelConfig
@@ -61,27 +63,6 @@ class GenerateOutput:
     trace: Any         # the sampler's Trace
 
 
-def random_segments(lengths: Tensor, segment_frames: int) -> tuple[Tensor, Tensor]:
-    """Frame indices (B, S) of one random window per utterance and its validity mask (B, 1, S).
-
-    Utterances shorter than the window start at 0 and are padded (masked). Offsets come
-    from the global torch RNG so that a seeded run is reproducible.
-    """
-    max_offset = (lengths - segment_frames).clamp(min=0)
-    u = torch.rand(lengths.shape[0], device=lengths.device)
-    offsets = (u * (max_offset + 1).to(u.dtype)).long().clamp(max=max_offset)
-    index = offsets[:, None] + torch.arange(segment_frames, device=lengths.device)[None, :]
-    valid = (index < lengths[:, None]).unsqueeze(1)
-    return index, valid
-
-
-def gather_frames(x: Tensor, index: Tensor) -> Tensor:
-    """Pick frames index (B, S) from x (B, ..., T); out-of-range indices give zeros' place."""
-    index = index.clamp(max=x.shape[-1] - 1)
-    shape = (index.shape[0],) + (1,) * (x.dim() - 2) + (index.shape[1],)
-    return x.gather(-1, index.view(shape).expand(*x.shape[:-1], index.shape[1]))
-
-
 class AcousticModel(nn.Module):
     """Text -> mu (via MAS durations in training, predicted durations at inference) -> field.
 
@@ -119,7 +100,8 @@ class AcousticModel(nn.Module):
 
     def frame_prior(self, encoded: EncoderOutput, path: Tensor, mask: Tensor,
                     variance_target: Tensor | None = None,
-                    controls: VarianceControls = AS_PREDICTED) -> FramePrior:
+                    controls: VarianceControls = AS_PREDICTED,
+                    variance_window: tuple[Tensor, Tensor] | None = None) -> FramePrior:
         """mu over frames along an alignment path (B, L, T): the expanded per-token means, plus
         the prior decoder's transitions when there is one, decoded from the text states and,
         with a variance adaptor, the pitch (the recordings' `variance_target` in training, the
@@ -129,8 +111,8 @@ class AcousticModel(nn.Module):
         if self.decoder is not None:
             states = expand(encoded.hidden, path)
             if self.variance is not None:
-                variance = self.variance(encoded.hidden, encoded.mask, path, mask,
-                                         variance_target, controls)
+                variance = self.variance(encoded.hidden, states, encoded.mask, path, mask,
+                                         variance_target, controls, variance_window)
                 states = states + variance.embedded
             mu = mu_blocks + self.decoder(states, mask)
         return FramePrior(mu=mu, mu_blocks=mu_blocks, mask=mask, durations=path.sum(-1),
@@ -145,9 +127,12 @@ class AcousticModel(nn.Module):
         frame_mask = sequence_mask(mel_lengths, mels.shape[-1]).unsqueeze(1).to(mels.dtype)
         path = monotonic_alignment(encoded.mu.detach(), mels * frame_mask, encoded.mask,
                                    frame_mask)  # (B, L, T)
-        target = (self.variance.targets(log_f0, mels) * frame_mask
-                  if self.variance is not None else None)
-        return self.frame_prior(encoded, path, frame_mask, target)
+        if self.variance is None:
+            return self.frame_prior(encoded, path, frame_mask)
+        target = self.variance.targets(log_f0, mels) * frame_mask
+        window = (random_segments(mel_lengths, self.config.variance_window)
+                  if self.config.variance_window else None)
+        return self.frame_prior(encoded, path, frame_mask, target, variance_window=window)
 
     def training_step_losses(
         self,

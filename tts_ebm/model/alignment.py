@@ -1,4 +1,5 @@
-"""Masks, monotonic alignment search and length regulation (Glow-TTS / Grad-TTS)."""
+"""Masks, monotonic alignment search, length regulation (Glow-TTS / Grad-TTS) and random
+frame windows."""
 
 from __future__ import annotations
 
@@ -57,3 +58,24 @@ def path_from_durations(durations: Tensor, n_frames: int) -> Tensor:
 def expand(h: Tensor, path: Tensor) -> Tensor:
     """Repeat per-token features along an alignment: (B,C,L), (B,L,T) -> (B,C,T)."""
     return torch.matmul(h, path.to(h.dtype))
+
+
+def random_segments(lengths: Tensor, segment_frames: int) -> tuple[Tensor, Tensor]:
+    """Frame indices (B, S) of one random window per utterance and its validity mask (B, 1, S).
+
+    Utterances shorter than the window start at 0 and are padded (masked). Offsets come
+    from the global torch RNG so that a seeded run is reproducible.
+    """
+    max_offset = (lengths - segment_frames).clamp(min=0)
+    u = torch.rand(lengths.shape[0], device=lengths.device)
+    offsets = (u * (max_offset + 1).to(u.dtype)).long().clamp(max=max_offset)
+    index = offsets[:, None] + torch.arange(segment_frames, device=lengths.device)[None, :]
+    valid = (index < lengths[:, None]).unsqueeze(1)
+    return index, valid
+
+
+def gather_frames(x: Tensor, index: Tensor) -> Tensor:
+    """Pick frames index (B, S) from x (B, ..., T); out-of-range indices give zeros' place."""
+    index = index.clamp(max=x.shape[-1] - 1)
+    shape = (index.shape[0],) + (1,) * (x.dim() - 2) + (index.shape[1],)
+    return x.gather(-1, index.view(shape).expand(*x.shape[:-1], index.shape[1]))

@@ -57,6 +57,9 @@ class ModelConfig:
     variance_energy: bool = False
     variance_channels: int = 128
     variance_weight: float = 1.0
+    # frame level: the predictor is regressed on one random window of this many frames per
+    # utterance (0: whole utterances), so that it costs the same per step however long they are
+    variance_window: int = 0
     # what the network over frames models (tts_ebm.fields): "energy" (g = grad_x E, time-free),
     # "velocity" (g = v(x, mu, t), the flow-matching peer), "x_prediction" (the same peer as
     # v = (x - x_hat) / t, x_hat = mu + f: starts at mu) or "timed_energy" (g = grad_x
@@ -100,7 +103,7 @@ class ModelConfig:
                      "frame_depth", "frame_kernel", "segment_frames"):
             if int(getattr(self, name)) < 1:
                 raise UserInputError(f"model.{name} must be >= 1, got {getattr(self, name)}")
-        for name in ("decoder_layers", "frame_levels"):
+        for name in ("decoder_layers", "frame_levels", "variance_window"):
             if int(getattr(self, name)) < 0:
                 raise UserInputError(f"model.{name} must be >= 0, got {getattr(self, name)}")
         if self.segment_frames % 2 ** self.frame_levels:
@@ -171,8 +174,10 @@ _DECODED_UNET: dict[str, Any] = {"decoder_layers": 3, "frame_levels": 2}
 # ... and decode μ from a predicted pitch and energy per frame (the pitch sweep, docs/DESIGN.md
 # section 3d): on the held-out sentences μ alone went from Distill-MOS 2.4 to 3.5 (copy
 # synthesis 3.7), its harmonics following a contour instead of staying flat in each phoneme.
+# The predictor is regressed on a 128-frame window per utterance: over whole utterances it
+# doubled the demo's training time (1.07 against 2.17 steps/s); windowed it costs ~7 %.
 _PITCHED: dict[str, Any] = {"variance_level": "frame", "variance_embedding": "continuous",
-                            "variance_energy": True}
+                            "variance_energy": True, "variance_window": 128}
 # Model sizes by name, smallest first; fields not named keep the ModelConfig defaults.
 PRESETS: dict[str, dict[str, Any]] = {
     # ~0.1 M: trains and samples in milliseconds on a CPU (tests).
@@ -180,15 +185,14 @@ PRESETS: dict[str, dict[str, Any]] = {
              "encoder_layers": 2, "encoder_prenet_layers": 1, "duration_channels": 32,
              "decoder_layers": 1, "decoder_channels": 16, "frame_levels": 1,
              "frame_channels": 32, "frame_filter_channels": 64, "segment_frames": 32},
-    # 3.8 M: the CPU demo. The text encoder's width and depth decide mu's WER; the prior
-    # decoder (128 channels) draws mu's transitions, from the pitch and energy of a 48-channel
-    # predictor over frames (128 channels cost 2.3 min more of the demo's training); the
+    # 3.96 M: the CPU demo. The text encoder's width and depth decide mu's WER; the prior
+    # decoder (128 channels) draws mu's transitions, from the predicted pitch and energy; the
     # U-Net energy (96 channels, two halvings) adds texture and costs a double backward per
     # training step.
     "small": {**_CPU_SHARED, **_DECODED_UNET, **_PITCHED, "encoder_channels": 128,
               "encoder_filter_channels": 512, "encoder_layers": 4, "encoder_prenet_layers": 2,
-              "duration_channels": 128, "decoder_channels": 128, "variance_channels": 48,
-              "frame_channels": 96, "frame_filter_channels": 384, "segment_frames": 64},
+              "duration_channels": 128, "decoder_channels": 128, "frame_channels": 96,
+              "frame_filter_channels": 384, "segment_frames": 64},
     # between small and ljspeech, for longer CPU runs; no recipe uses it yet.
     "base": {**_CPU_SHARED, **_DECODED_UNET, **_PITCHED, "encoder_channels": 192,
              "encoder_filter_channels": 768, "encoder_layers": 4, "encoder_prenet_layers": 3,

@@ -35,7 +35,7 @@ import torch
 from torch import Tensor, nn
 
 from tts_ebm.errors import UserInputError
-from tts_ebm.model.alignment import expand
+from tts_ebm.model.alignment import expand, gather_frames
 from tts_ebm.networks.frame import ResConvBlock
 from tts_ebm.networks.layers import ChannelLayerNorm
 
@@ -168,27 +168,40 @@ class VarianceAdaptor(nn.Module):
             values.append(mels.mean(dim=1))
         return torch.stack(values, dim=1)
 
-    def forward(self, hidden: Tensor, token_mask: Tensor, path: Tensor, frame_mask: Tensor,
-                target: Tensor | None = None,
-                controls: VarianceControls = AS_PREDICTED) -> VarianceOutput:
-        """hidden (B, C, L) encoder states, path (B, L, T) alignment; `target` (B, n_var, T) the
-        recordings' values in training (teacher forcing + loss), None at inference."""
+    def forward(self, hidden: Tensor, states: Tensor, token_mask: Tensor, path: Tensor,
+                frame_mask: Tensor, target: Tensor | None = None,
+                controls: VarianceControls = AS_PREDICTED,
+                window: tuple[Tensor, Tensor] | None = None) -> VarianceOutput:
+        """hidden (B, C, L) encoder states, states = expand(hidden, path) (B, C, T) the same
+        along the alignment path (B, L, T), as the prior decoder reads them; `target`
+        (B, n_var, T) the recordings' values in training (teacher forcing + loss), None at
+        inference. `window` (frame indices (B, S), validity (B, 1, S)): in training, the
+        frame-level predictor is regressed on these frames only (the embedding still covers
+        every frame), which keeps its cost per step independent of utterance length."""
         frame_level = self.level == "frame"
         mask = frame_mask if frame_level else token_mask
-        source = expand(hidden, path) if frame_level else hidden
+        source = states if frame_level else hidden
+        if frame_level and target is not None and window is not None:
+            index, valid = window
+            mask = valid.to(frame_mask.dtype) * gather_frames(frame_mask, index)
+            source = gather_frames(source, index)
         predicted = self.predictor(source.detach(), mask)
         if target is None:
             values = _apply_controls(predicted, mask, controls)
             values = values if frame_level else expand(values, path)
             return VarianceOutput(self.embed(values, frame_mask), predicted)
-        if not frame_level:  # the frame values averaged over each token's frames
+        # teacher forcing: every frame gets the recordings' values (per token: their means)
+        if frame_level:
+            embedded = self.embed(target * frame_mask, frame_mask)
+            if window is not None:
+                target = gather_frames(target, window[0])
+        else:
             frames_per_token = path.sum(-1).clamp(min=1)[:, None, :]
             target = torch.matmul(target * frame_mask, path.transpose(1, 2)) / frames_per_token
+            embedded = self.embed(expand(target * mask, path), frame_mask)
         errors = (predicted - target) ** 2 * mask
         terms = {name: errors[:, i].sum() / mask.sum() for i, name in enumerate(self.names)}
-        values = target * mask if frame_level else expand(target * mask, path)
-        return VarianceOutput(self.embed(values, frame_mask), predicted,
-                              loss=sum(terms.values()), terms=terms)
+        return VarianceOutput(embedded, predicted, loss=sum(terms.values()), terms=terms)
 
 
 def _apply_controls(values: Tensor, mask: Tensor, controls: VarianceControls) -> Tensor:

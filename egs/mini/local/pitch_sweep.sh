@@ -7,7 +7,7 @@
 #   2. one delta run per design in conf/pitch_sweep/ (the demo's config and 700 steps, one
 #      thread each, two at a time), synthesised at K in {0, 2} and judged (recipe stages 3-6);
 #   3. with --grid SYSTEM: that system's checkpoint synthesised and judged at every sampler
-#      setting of GRID below (the demo's K = 2, τ = 0.3 and four around it), into
+#      setting of GRID below (the demo's K = 2, τ = 0.3 and five around it), into
 #      exp/pitch_sweep/SYSTEM/grid/<setting>/;
 #   4. with --unseen SYSTEM SETTING: μ alone and that setting on the `unseen` sentences (written
 #      for this project, in no corpus), the check that a gain generalises; never used to choose.
@@ -25,6 +25,7 @@ designs="none ph_cont ph_quant_en fr_cont fr_quant fr_cont_en"
 # "name: synthesize options" (K and tau of the start sample mu + tau*eps; step size 1/K unless said)
 GRID=(
     "K1_tau0: --steps 1 --temperature 0"
+    "K1_tau0_eta0.5: --steps 1 --temperature 0 --step-size 0.5"
     "K2_tau0: --steps 2 --temperature 0"
     "K2_tau0.1: --steps 2 --temperature 0.1"
     "K4_tau0.1: --steps 4 --temperature 0.1"
