@@ -50,7 +50,8 @@ from tts_ebm.text import SymbolTable
 from tts_ebm.training.config import load_config
 
 SAMPLE_RATE, HOP = 22050, 256
-METRICS = pick("wer", "dnsmos_p808", "distill_mos", "mel_fd", "mcd_db")  # labels, units, directions: the table
+# labels, units, directions: the table
+METRICS = pick("wer", "dnsmos_p808", "distill_mos", "mel_fd", "mcd_db")
 
 
 def tts_ebm(*args: str) -> None:

@@ -23,9 +23,7 @@ import numpy as np
 import soundfile as sf
 
 from tts_ebm.evaluation.evaluate import paired_difference
-from tts_ebm.evaluation.metric_table import pick
-
-JUDGES = pick("dnsmos_p808", "distill_mos")
+from tts_ebm.evaluation.report import JUDGES
 
 
 def tts_ebm(*args: str) -> None:

@@ -1,4 +1,5 @@
-"""The pitch sweep's tables (docs/results/pitch_sweep_2026-12-07), from egs/mini/local/pitch_sweep.sh.
+"""The pitch sweep's tables (docs/results/pitch_sweep_2026-12-07), from its script
+(egs/mini/local/pitch_sweep.sh).
 
     python benchmarks/pitch_sweep.py egs/mini/exp/pitch_sweep [--grid SYSTEM ...] [--csv DIR]
 
@@ -23,7 +24,14 @@ sys.path.insert(0, str(Path(__file__).parent))
 from frame_sweep import parameters
 
 from tts_ebm.evaluation.metric_table import pick
-from tts_ebm.evaluation.report import JUDGES, _cell, _summary, _versus_mu, collect
+from tts_ebm.evaluation.report import (
+    JUDGES,
+    VERSUS_MU,
+    _cell,
+    _summary,
+    _versus_mu,
+    collect,
+)
 
 COLUMNS = pick("wer", "dnsmos_p808", "distill_mos", "log_f0_rmse_cents", "mel_fd", "gv_ratio")
 # per-utterance fields in the CSVs (WER as its word errors and reference words: the corpus WER
@@ -31,7 +39,6 @@ COLUMNS = pick("wer", "dnsmos_p808", "distill_mos", "log_f0_rmse_cents", "mel_fd
 CSV_FIELDS = ("word_errors", "reference_words", "dnsmos_p808", "distill_mos", "mcd_db",
               "log_f0_rmse_cents", "gross_pitch_error_rate", "vuv_error_rate", "mel_mcd_db",
               "gv_ratio", "roughness_ratio", "asr_hypothesis")
-VERSUS = [f"{judge.label.removeprefix('DNSMOS ')} vs μ" for judge in JUDGES]
 
 
 def _cells(system: dict | None) -> list[str]:
@@ -39,7 +46,7 @@ def _cells(system: dict | None) -> list[str]:
 
 
 def _header(first: list[str]) -> list[str]:
-    header = first + [c.header for c in COLUMNS] + VERSUS
+    header = first + [c.header for c in COLUMNS] + VERSUS_MU
     return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
 
 

@@ -48,10 +48,10 @@ import yaml
 from tts_ebm.errors import UserInputError
 from tts_ebm.evaluation.evaluate import paired_difference
 from tts_ebm.evaluation.metric_table import pick
+from tts_ebm.evaluation.report import JUDGES, VERSUS_MU
 
 COLUMNS = pick("wer", "dnsmos_p808", "distill_mos", "mel_fd", "roughness_ratio")
-WER = COLUMNS[0]  # the rule's metrics: WER first, then the two MOS judges together
-JUDGES = pick("dnsmos_p808", "distill_mos")
+WER = COLUMNS[0]  # the rule's metrics: WER first, then the two MOS judges (JUDGES) together
 SAMPLER_FLAGS = {"steps": "--steps", "temperature": "--temperature",
                  "step_size": "--step-size", "sampler": "--sampler"}
 RULE = ("among the K > 0 settings of a system, those whose WER lies within the 95 % half-width "
@@ -270,16 +270,16 @@ def render(results: dict[str, dict], budget: int, ceiling: dict) -> str:
              for c in COLUMNS]
     lines = ["# Tuning on the `tune` set (100 held-out sentences; no test sentence)", "",
              f"Rule: {RULE}. Budget: {budget} delta steps per system (steps = budget / step cost).",
-             "vs μ: paired 95 % interval of the per-sentence difference of each MOS judge against",
-             "μ alone of the same training variant; the sanity check wants both above 0. Ceiling, copy",
-             "synthesis of the tune set (its reference mels through the same vocoder):", "",
+             "vs μ: paired 95 % interval of the per-sentence difference of each MOS judge",
+             "against μ alone of the same training variant; the sanity check wants both above 0.",
+             "Ceiling, copy synthesis of the tune set (its reference mels through the same vocoder):", "",
              "| " + " | ".join(c.header for c in COLUMNS) + " |", "|" + "---|" * len(COLUMNS),
              "| " + " | ".join(cells) + " |", ""]
     for system, result in results.items():
         chosen = result["chosen"]
         lines += [f"## {system} ({result['config']}.yaml, {result['train_steps']} steps)", "",
                   "| variant | sampler | " + " | ".join(c.header for c in COLUMNS)
-                  + " | P.808 vs μ | Distill-MOS vs μ | chosen |",
+                  + " | " + " | ".join(VERSUS_MU) + " | chosen |",
                   "|" + "---|" * (len(COLUMNS) + 5)]
         for r in result["rows"]:
             cells = [c.format(*r["cells"][c.key]) if r["cells"][c.key] else "–" for c in COLUMNS]

@@ -119,8 +119,8 @@ def _phonemes(entries: list[ManifestEntry], language: str) -> dict[str, str]:
 def prepare_features(
     manifest_dir: str | Path, out_dir: str | Path, workers: int = 2
 ) -> ExtractSummary:
-    """Write DUMP/mels/<id>.npy, DUMP/pitch/<id>.npy, DUMP/{split}.tsv, DUMP/symbols.json, DUMP/stats.json and
-    DUMP/skipped.tsv."""
+    """Write DUMP/mels/<id>.npy, DUMP/pitch/<id>.npy, DUMP/{split}.tsv, DUMP/symbols.json,
+    DUMP/stats.json and DUMP/skipped.tsv."""
     manifest_dir, out_dir = Path(manifest_dir), Path(out_dir)
     if not (manifest_dir / "train.tsv").is_file():
         raise FileNotFoundError(f"no train.tsv in {manifest_dir}; run `tts-ebm prepare` first")

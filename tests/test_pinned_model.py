@@ -13,10 +13,11 @@ from torch import nn
 
 from tts_ebm.errors import UserInputError
 from tts_ebm.model import AcousticModel, ModelConfig
-from tts_ebm.model.alignment import gather_frames, random_segments
 from tts_ebm.model.alignment import (
     expand,
+    gather_frames,
     gaussian_log_likelihood,
+    random_segments,
     sequence_mask,
 )
 from tts_ebm.model.encoder import ConvPrenet, EncoderOutput, TextEncoder, sinusoidal_positions

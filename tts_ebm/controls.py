@@ -1,8 +1,8 @@
 """The synthesis controls, defined once for the Python API, `tts-ebm synthesize` and the page.
 
 `SynthesisControls` holds what a user may change per synthesis (sampler, K, step size, tau,
-length scale, pitch shift and range, candidates, seed) and checks it on construction, so that a bad value fails before
-any model runs, with the same message wherever it came from. `None` means "the checkpoint's
+length scale, pitch shift and range, candidates, seed) and checks it on construction, so that a
+bad value fails before any model runs, with the same message wherever it came from. `None` means "the checkpoint's
 sampler setting". The CLI flags (`add_arguments`, `from_args`) and the page's form fields are
 generated from the dataclass fields, so a new control is added in one place.
 """

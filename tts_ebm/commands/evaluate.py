@@ -33,7 +33,8 @@ from tts_ebm.errors import UserInputError
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--reference", type=Path, default=None,
                         help="folder of reference <id>.wav files; without it only the "
-                        "non-intrusive judges (DNSMOS, Distill-MOS, WER) are computed (e.g. to score recordings)")
+                        "non-intrusive judges (DNSMOS, Distill-MOS, WER) are "
+                        "computed (e.g. to score recordings)")
     parser.add_argument("--synthesized", type=Path, required=True,
                         help="folder of synthesised <id>.wav files")
     parser.add_argument("--out", type=Path, default=None,

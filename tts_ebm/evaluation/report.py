@@ -39,6 +39,7 @@ STEPS_PLOTTED = pick("wer", "dnsmos_p808", "distill_mos", "mel_fd", "mcd_db")  #
 TIME_PLOTTED = pick("wer", "dnsmos_p808", "distill_mos")  # against acoustic-model time
 # the sanity check's judges: each system against its own μ, on both MOS predictors
 JUDGES = pick("dnsmos_p808", "distill_mos")
+VERSUS_MU = [f"{judge.label.removeprefix('DNSMOS ')} vs μ" for judge in JUDGES]  # their headers
 # system against system (--pairs): Sun & Ragni's metrics (MCD, log-F0, MOS predictors) and WER
 PAIRED_COLUMNS = pick("wer", "dnsmos_p808", "distill_mos", "mcd_db", "log_f0_rmse_cents")
 
@@ -198,9 +199,7 @@ def render_markdown(
          "per-sentence difference from that μ (above 0 on both: the steps are worth their "
          "time)."),
         "",
-        *_header(["system", "K"], MAIN_COLUMNS,
-                 [f"{judge.label.removeprefix('DNSMOS ')} vs μ" for judge in JUDGES]
-                 + ["RTF", "n"]),
+        *_header(["system", "K"], MAIN_COLUMNS, [*VERSUS_MU, "RTF", "n"]),
     ]
     for name, system in ceilings.items():
         lines.append(_row([CEILINGS[name], "–"], system, MAIN_COLUMNS,
