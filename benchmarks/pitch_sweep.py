@@ -23,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from frame_sweep import parameters
 
-from tts_ebm.evaluation.metric_table import pick
+from tts_ebm.evaluation.metric_table import Source, keys, pick
 from tts_ebm.evaluation.report import (
     JUDGES,
     VERSUS_MU,
@@ -36,9 +36,8 @@ from tts_ebm.evaluation.report import (
 COLUMNS = pick("wer", "dnsmos_p808", "distill_mos", "log_f0_rmse_cents", "mel_fd", "gv_ratio")
 # per-utterance fields in the CSVs (WER as its word errors and reference words: the corpus WER
 # is their ratio of sums)
-CSV_FIELDS = ("word_errors", "reference_words", "dnsmos_p808", "distill_mos", "mcd_db",
-              "log_f0_rmse_cents", "gross_pitch_error_rate", "vuv_error_rate", "mel_mcd_db",
-              "gv_ratio", "roughness_ratio", "asr_hypothesis")
+CSV_FIELDS = ("word_errors", "reference_words", "asr_hypothesis",
+              *keys(Source.WAVEFORM, Source.DNSMOS, Source.DISTILL_MOS, Source.MEL))
 
 
 def _cells(system: dict | None) -> list[str]:
