@@ -20,8 +20,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")"
     --criteria "delta" \
     --conf_dir conf \
     --train_args "trainer.cpu_threads=2" \
-    --inference_steps "0 1" \
-    --main_steps 1 \
+    --inference_steps "0 2" \
+    --main_steps 2 \
     --vocoder hifigan-lj \
     --eval_args "--f0-method dio --dnsmos-models p808" \
     --judge_recordings false \
