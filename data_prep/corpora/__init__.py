@@ -1,13 +1,8 @@
 """Corpora by name: one plug-in module per corpus and one registry line each.
 
 `tts-ebm prepare CORPUS` and `recipes/tts.sh --corpus CORPUS` only go through this registry, so a
-new corpus is a new module here with:
-
-  DESCRIPTION: str                          one line for --help
-  add_arguments(parser)                     its own options (besides --data-dir and --workers)
-  corpus_dir(data_dir: Path) -> Path        the corpus folder inside a recipe's data_dir
-  manifest_dir(corpus: Path) -> Path        where its {train,val,test}.tsv manifests go
-  prepare(args) -> str                      build/find the corpus, write the manifests, a summary
+new corpus is a new module here that meets the `Corpus` protocol below and one line in CORPORA
+(tests/test_corpora.py holds every registered module to the protocol).
 
 Manifests may be accompanied by MANIFEST_DIR/corpus.json ({"language": espeak-ng code}); the
 feature stage reads the phonemizer language from it (default: en-us).
@@ -15,10 +10,11 @@ feature stage reads the phonemizer language from it (default: en-us).
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import json
 from pathlib import Path
-from types import ModuleType
+from typing import Protocol, runtime_checkable
 
 from tts_ebm.errors import UserInputError
 from tts_ebm.io import atomic_write_text
@@ -33,10 +29,38 @@ CORPUS_INFO = "corpus.json"
 DEFAULT_LANGUAGE = "en-us"
 
 
-def get_corpus(name: str) -> ModuleType:
+@runtime_checkable
+class Corpus(Protocol):
+    """What a corpus plug-in module provides."""
+
+    DESCRIPTION: str  # one line for --help
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        """Its own options, besides --data-dir, --manifest-dir and --workers."""
+
+    def corpus_dir(self, data_dir: Path) -> Path:
+        """The corpus folder inside a recipe's data_dir."""
+
+    def manifest_dir(self, corpus: Path) -> Path:
+        """Where its {train,val,test}.tsv manifests go."""
+
+    def prepare(self, args: argparse.Namespace) -> str:
+        """Build or find the corpus, write the manifests; a one-paragraph summary."""
+
+
+def names() -> list[str]:
+    """Registered corpus names, in registry order."""
+    return list(CORPORA)
+
+
+def get_corpus(name: str) -> Corpus:
+    """The plug-in module of `name`; UserInputError lists the valid names."""
     if name not in CORPORA:
         raise UserInputError(f"unknown corpus {name!r}; choose one of: {', '.join(CORPORA)}")
-    return importlib.import_module(f"data_prep.corpora.{CORPORA[name]}")
+    module = importlib.import_module(f"data_prep.corpora.{CORPORA[name]}")
+    if not isinstance(module, Corpus):
+        raise TypeError(f"data_prep.corpora.{CORPORA[name]} does not meet the Corpus protocol")
+    return module
 
 
 def write_corpus_info(manifest_dir: Path, language: str) -> None:

@@ -14,12 +14,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from data_prep.corpora import CORPORA, get_corpus
+from data_prep.corpora import get_corpus, names
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="corpus", metavar="STEP", required=True)
-    for name in CORPORA:
+    for name in names():
         corpus = get_corpus(name)
         corpus_parser = sub.add_parser(
             name, help=corpus.DESCRIPTION, description=(corpus.__doc__ or "").strip()
