@@ -95,7 +95,7 @@ def test_every_control_reaches_the_sampler(monkeypatch):
     # synthesize_utterances passes its controls on in the right places
     monkeypatch.setattr(Synthesizer, "sentences", lambda self, t: [(t, [1])])
     monkeypatch.setattr(Synthesizer, "_generate", lambda self, *a: ([], [], []))
-    monkeypatch.setattr(Synthesizer, "_vocode", lambda self, m: [])
+    monkeypatch.setattr(Synthesizer, "_vocode", lambda self, m, vocoder=None: [])
     monkeypatch.setattr(Synthesizer, "_join", lambda self, *a: None)
     s.synthesize_utterances(["Hi."], steps=5, step_size=0.1, sampler="euler", temperature=0.3,
                             n_candidates=2)
@@ -258,7 +258,7 @@ def test_seed_generator_is_made_on_the_synthesizer_device(monkeypatch):
     monkeypatch.setattr(synthesis.samplers, "build", lambda name, **o: None)
     monkeypatch.setattr(Synthesizer, "sentences", lambda self, t: [(t, [1])])
     monkeypatch.setattr(Synthesizer, "_generate", lambda self, ids, c, ls, g, p: ([], [], []))
-    monkeypatch.setattr(Synthesizer, "_vocode", lambda self, m: [])
+    monkeypatch.setattr(Synthesizer, "_vocode", lambda self, m, vocoder=None: [])
     monkeypatch.setattr(Synthesizer, "_join", lambda self, *a: None)
     bare("cuda").synthesize_utterances(["Hi."], seed=7)
     assert made == [torch.device("cuda"), 7]

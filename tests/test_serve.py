@@ -17,11 +17,13 @@ import torch
 from headless_chromium import Browser, chromium_path
 from werkzeug.serving import make_server
 
+import vocoder as vocoders
 from tts_ebm import criteria
 from tts_ebm.cli import build_parser
 from tts_ebm.model import AcousticModel, ModelConfig
-from tts_ebm.serve.app import Demo, PageLimits, create_app
-from tts_ebm.synthesis import Synthesizer
+from tts_ebm.serve.app import Demo, PageLimits, StepBudget, create_app
+from tts_ebm.serve.jobs import KEEP_FINISHED
+from tts_ebm.synthesis import StepRecord, Synthesizer
 from tts_ebm.text import SymbolTable, text_to_ids
 from tts_ebm.training.checkpoint import make_payload
 from tts_ebm.training.config import ExperimentConfig
@@ -245,3 +247,98 @@ def test_the_page_form_has_an_input_for_every_synthesis_control():
     page = (Path(__file__).parents[1] / "tts_ebm" / "serve" / "page.html").read_text()
     inputs = set(re.findall(r'<(?:input|select)[^>]* name="(\w+)"', page))
     assert {f.name for f in dataclasses.fields(SynthesisControls)} <= inputs
+
+
+def fake_record(frames: int, steps: int = PageLimits().max_steps) -> StepRecord:
+    """A StepRecord of a job at K steps: (K + 1, 80, frames) float32 states, as the page keeps."""
+    return StepRecord(energies=np.zeros(steps + 1), mu=np.zeros((80, frames), np.float32),
+                      states=np.zeros((steps + 1, 80, frames), np.float32))
+
+
+def test_kept_steps_stay_within_the_budget_oldest_first() -> None:
+    """Jobs at the page's limits (K = max_steps; small T so the test is fast), one more than the
+    queue keeps: the kept bytes never exceed the budget, the oldest jobs' states go first, the
+    rest of a record stays; a job over the budget on its own keeps no steps at all."""
+    one = fake_record(16).states.nbytes  # (100 + 1) x 80 x 16 x 4 bytes
+    budget = StepBudget(int(2.5 * one))
+    records = [fake_record(16) for _ in range(KEEP_FINISHED + 1)]
+    for n, record in enumerate(records, 1):
+        budget.add(record)
+        assert budget.kept_bytes() <= budget.budget
+        kept = [r.states is not None for r in records[:n]]
+        assert kept == [False] * max(n - 2, 0) + [True] * min(n, 2), n
+    assert all(r.mu.shape == (80, 16) and len(r.energies) == 101 for r in records)
+    huge = fake_record(50)  # 101 x 80 x 50 x 4 > 2.5 x the 16-frame record
+    budget.add(huge)
+    assert huge.states is None and budget.kept_bytes() == 0
+    assert budget.kept_bytes() <= budget.budget
+
+
+def test_a_forgotten_job_stops_counting() -> None:
+    """The budget holds weak references: states freed with their job are no longer counted."""
+    budget = StepBudget(10 * fake_record(16).states.nbytes)
+    record = fake_record(16)
+    budget.add(record)
+    assert budget.kept_bytes() == record.states.nbytes
+    del record
+    assert budget.kept_bytes() == 0
+
+
+def test_a_job_whose_steps_were_dropped_says_so(synth: Synthesizer) -> None:
+    """A budget of one job's steps: the second job's steps push out the first's; the first keeps
+    its audio, μ and final mel, says its steps are gone and its step images answer 410 with
+    that message instead of failing; the second's steps are all there."""
+    demo = Demo(synth, "tiny.ckpt", ["griffin-lim"])
+    client = create_app(demo).test_client()
+    body = {"text": TEXT, "steps": 3, "seed": 1}
+    first = wait(client, client.post("/api/synthesize", json=body).get_json()["job"])
+    assert first["state"] == "done" and first["result"]["steps_kept"], first
+    demo.steps.budget = demo.steps.kept_bytes()  # room for exactly this job's steps
+    second = wait(client, client.post("/api/synthesize", json=body).get_json()["job"])
+    assert second["state"] == "done" and second["result"]["steps_kept"], second
+    assert demo.steps.kept_bytes() <= demo.steps.budget
+    old = client.get(first["result"]["audio"].removesuffix("/audio.wav")).get_json()["result"]
+    assert old["steps_kept"] is False and "are no longer kept" in old["steps_note"]
+    for url in [old["audio"], old["mu"], old["final"]]:
+        assert client.get(url).status_code == 200, url
+    for url in [old["step"] + "0.png", old["delta"] + "3.png"]:
+        gone = client.get(url)
+        assert gone.status_code == 410 and gone.get_json()["error"] == old["steps_note"], url
+    new = second["result"]
+    assert new["steps_kept"] is True and new["steps_note"] is None
+    assert all(client.get(new["step"] + f"{k}.png").status_code == 200 for k in range(4))
+
+
+class MarkedVocoder:
+    """A vocoder whose audio is recognisable: every sample 0.25."""
+
+    sample_rate, hop_length = 22050, 256
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, mel: torch.Tensor) -> torch.Tensor:
+        self.calls += 1
+        return torch.full((mel.shape[0], mel.shape[-1] * self.hop_length), 0.25)
+
+
+def test_each_job_gets_its_own_vocoder(synth: Synthesizer,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two jobs queued back to back with different vocoders: each is vocoded by its own, and the
+    shared synthesizer's vocoder is the one it started with (the page's default job first, so a
+    vocoder left behind on the synthesizer by the second would show)."""
+    marked = MarkedVocoder()
+    monkeypatch.setattr(vocoders, "load", lambda spec, device=None: marked)
+    shared = synth.vocoder
+    client = create_app(Demo(synth, "tiny.ckpt", ["griffin-lim", "marked"])).test_client()
+    jobs = [client.post("/api/synthesize", json={"text": TEXT, "steps": 2, "vocoder": spec}
+                        ).get_json()["job"] for spec in ["griffin-lim", "marked"]]
+    audio = {}
+    for job, spec in zip(jobs, ["griffin-lim", "marked"]):
+        result = wait(client, job)["result"]
+        assert result["vocoder"] == spec
+        audio[spec], _ = sf.read(io.BytesIO(client.get(result["audio"]).data))
+    assert marked.calls == 1  # the marked job only
+    assert np.allclose(audio["marked"], 0.25, atol=1e-4)
+    assert not np.allclose(audio["griffin-lim"], 0.25, atol=1e-2)
+    assert synth.vocoder is shared

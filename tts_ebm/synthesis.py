@@ -45,12 +45,13 @@ class StepRecord:
     energies: (K + 1,) the utterance's energy before each step and after the last (the sum over
     its sentences, each generated on its own; NaN for a field without an energy);
     mu: (80, T) raw log-mel of the prior mean; states: (K + 1, 80, T) raw log-mel of the start
-    sample mu + tau*eps and of x after each step (states[-1] is the final mel).
+    sample mu + tau*eps and of x after each step (states[-1] is the final mel), or None once a
+    holder dropped them to bound its memory (the serve page keeps them within a byte budget).
     """
 
     energies: np.ndarray
     mu: np.ndarray
-    states: np.ndarray
+    states: np.ndarray | None
 
 
 @dataclass
@@ -145,13 +146,16 @@ class Synthesizer:
         controls: SynthesisControls | None = None,
         *,
         keep_steps: bool = False,
+        vocoder: vocoders.Vocoder | None = None,
         **overrides: Any,
     ) -> list[Utterance]:
         """All sentences of all texts, generated in batches of MAX_BATCH, then joined per text.
 
         `controls` (or its fields as keywords) override the checkpoint's sampler settings;
         `keep_steps` also records each utterance's energies and mel after every step
-        (`Utterance.record`), which costs one more energy evaluation and K + 1 mel copies.
+        (`Utterance.record`), which costs one more energy evaluation and K + 1 mel copies;
+        `vocoder` replaces `self.vocoder` for this call only, so that callers sharing one
+        Synthesizer (the serve page) can each use their own without mutating it.
         """
         if isinstance(texts, str) or not texts:
             raise UserInputError("texts must be a non-empty list of strings")
@@ -173,7 +177,7 @@ class Synthesizer:
             mels += batch_mels
             durations += batch_durations
             records += batch_records
-        waves = self._vocode(mels)
+        waves = self._vocode(mels, vocoder)
         utterances, offset = [], 0
         for sentences in split:
             n = len(sentences)
@@ -259,13 +263,17 @@ class Synthesizer:
         durations = [d[:n].cpu().numpy() for d, n in zip(out.durations, lengths)]
         return mels, durations, records
 
-    def _vocode(self, mels: list[torch.Tensor]) -> list[np.ndarray]:
-        """Pad with silence, vocode, trim each waveform to its frames * hop.
+    def _vocode(
+        self, mels: list[torch.Tensor], vocoder: vocoders.Vocoder | None = None
+    ) -> list[np.ndarray]:
+        """Pad with silence, vocode (with `vocoder`, else `self.vocoder`), trim each waveform to
+        its frames * hop.
 
         Batched on CUDA; one at a time on CPU, where padding costs more than batching saves
         (HiFi-GAN V1, 2 threads: RTF 0.37 for a padded batch against 0.28 one at a time,
         benchmarks/vocoder_speed.py).
         """
+        vocoder = self.vocoder if vocoder is None else vocoder
         per_call = MAX_BATCH if self.device.type == "cuda" else CPU_VOCODER_BATCH
         waves: list[np.ndarray] = []
         for start in range(0, len(mels), per_call):
@@ -275,7 +283,7 @@ class Synthesizer:
                                 device=batch[0].device)
             for i, m in enumerate(batch):
                 padded[i, :, : m.shape[-1]] = m
-            wav = self.vocoder(padded)
+            wav = vocoder(padded)
             waves += [wav[i, : m.shape[-1] * self.hop_length].cpu().numpy().astype(np.float32)
                       for i, m in enumerate(batch)]
         return waves

@@ -3,8 +3,11 @@
 Routes: `GET /` the page; `POST /api/synthesize` (JSON: text, vocoder and the
 `SynthesisControls` fields) queues a job and answers its id, or 400 with a message for bad input,
 or 503 when the queue is full; `GET /api/jobs/ID` its state and, when done, the result (energies
-per step, timings, URLs); `GET /api/jobs/ID/audio.wav`, `.../mel/mu.png`, `.../mel/step/K.png`
-(the mel after step K) and `.../delta/K.png` (what step K changed).
+per step, timings, URLs); `GET /api/jobs/ID/audio.wav`, `.../mel/mu.png`, `.../mel/final.png`,
+`.../mel/step/K.png` (the mel after step K) and `.../delta/K.png` (what step K changed). The
+per-step mels of finished jobs are kept within MAX_KEPT_STEP_BYTES, the oldest jobs' dropped
+first; a job whose steps are gone says so (`steps_kept`, `steps_note`) and its step images
+answer 410 with that message, while its audio, energies, μ and final mel stay.
 """
 
 from __future__ import annotations
@@ -12,7 +15,10 @@ from __future__ import annotations
 import dataclasses
 import io
 import math
+import threading
 import time
+import weakref
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,9 +33,15 @@ from tts_ebm.controls import SynthesisControls
 from tts_ebm.errors import UserInputError
 from tts_ebm.serve.images import delta_png, mel_png
 from tts_ebm.serve.jobs import JobQueue, QueueFull
-from tts_ebm.synthesis import Synthesizer, Utterance
+from tts_ebm.synthesis import StepRecord, Synthesizer, Utterance
 
 PAGE = Path(__file__).with_name("page.html")
+
+# Per-step mels kept across finished jobs. One job at the page's limits (K = 100, 500 characters,
+# ~2,900 frames) holds (K + 1) x 80 x T float32 = ~93 MB of them, so the KEEP_FINISHED = 32 jobs
+# the queue keeps could otherwise hold ~3 GB (four times that at length scale 4). Within 256 MiB
+# two such jobs keep their steps; one at length scale 4 (~371 MB) is over it alone and keeps none.
+MAX_KEPT_STEP_BYTES = 256 * 2**20
 
 
 @dataclass(frozen=True)
@@ -67,15 +79,62 @@ class PageLimits:
                                  f"{controls.n_candidates}")
 
 
+class StepBudget:
+    """Keeps the per-step states of finished jobs within `budget` bytes, dropping the oldest
+    jobs' first: the bulk of a job's memory, which the page can do without (audio, energies, μ
+    and the final mel stay).
+
+    Holds weak references, so a job the queue has forgotten stops counting once it is freed.
+    """
+
+    def __init__(self, budget: int = MAX_KEPT_STEP_BYTES) -> None:
+        self.budget = budget
+        self._records: deque[weakref.ref[StepRecord]] = deque()
+        self._lock = threading.Lock()
+
+    def add(self, record: StepRecord) -> None:
+        """Counts `record`'s states, then drops the oldest until the total fits (`record`'s own
+        too when they alone are over the budget: never more than `budget` is kept)."""
+        with self._lock:
+            self._records = deque(ref for ref in self._records if _held_bytes(ref))
+            self._records.append(weakref.ref(record))
+            while self._bytes() > self.budget:
+                oldest = self._records.popleft()()
+                if oldest is not None:
+                    oldest.states = None
+
+    def kept_bytes(self) -> int:
+        with self._lock:
+            return self._bytes()
+
+    def _bytes(self) -> int:
+        return sum(_held_bytes(ref) for ref in self._records)
+
+
+def _held_bytes(ref: weakref.ref[StepRecord]) -> int:
+    record = ref()
+    return 0 if record is None or record.states is None else record.states.nbytes
+
+
+def steps_note(job_id: str) -> str:
+    """What the page and the API say for a job whose per-step mels were dropped."""
+    return (f"the steps of job {job_id} are no longer kept (the page keeps the per-step mels of "
+            "recent jobs only, within a memory budget); its audio, energies, μ and final mel are "
+            "still here: synthesise again to step through it")
+
+
 class Demo:
     """The loaded model, the vocoders offered on the page (the first is `synth`'s own, the others
-    load once, on first use) and the job queue; `_synthesize` runs on the queue's worker only."""
+    load once, on first use), the job queue and the budget for the jobs' per-step mels;
+    `_synthesize` runs on the queue's worker only."""
 
     def __init__(self, synth: Synthesizer, checkpoint_name: str, vocoder_specs: list[str],
-                 limits: PageLimits = PageLimits(), max_waiting: int = 4) -> None:
+                 limits: PageLimits = PageLimits(), max_waiting: int = 4,
+                 kept_step_bytes: int = MAX_KEPT_STEP_BYTES) -> None:
         self.synth, self.checkpoint_name = synth, checkpoint_name
         self.vocoder_specs, self.limits = vocoder_specs, limits
         self.jobs = JobQueue(max_waiting=max_waiting)
+        self.steps = StepBudget(kept_step_bytes)
         self._vocoders: dict[str, vocoders.Vocoder] = {vocoder_specs[0]: synth.vocoder}
 
     def settings(self) -> dict[str, Any]:
@@ -112,12 +171,15 @@ class Demo:
         return self.jobs.submit(lambda: self._synthesize(text, controls, spec)).id
 
     def _synthesize(self, text: str, controls: SynthesisControls, spec: str) -> dict[str, Any]:
+        """The job's vocoder goes to this synthesis only; the shared `synth` is never changed, so
+        no other job can run with it. The worker is the only caller: the cache needs no lock."""
         if spec not in self._vocoders:
             self._vocoders[spec] = vocoders.load(spec, self.synth.device)
-        self.synth.vocoder = self._vocoders[spec]
         began = time.perf_counter()
-        (utterance,) = self.synth.synthesize_utterances([text], controls, keep_steps=True)
+        (utterance,) = self.synth.synthesize_utterances([text], controls, keep_steps=True,
+                                                        vocoder=self._vocoders[spec])
         seconds = time.perf_counter() - began
+        self.steps.add(utterance.record)
         return {"utterance": utterance, "seconds": seconds, "controls": controls, "spec": spec}
 
 
@@ -127,6 +189,7 @@ def summary(job_id: str, result: dict[str, Any]) -> dict[str, Any]:
     record = utterance.record
     energies = [None if not math.isfinite(e) else float(e) for e in record.energies]
     base = f"/api/jobs/{job_id}"
+    kept = record.states is not None
     return {
         "sentences": utterance.sentences, "audio_seconds": utterance.seconds,
         "synthesis_seconds": result["seconds"], "rtf": result["seconds"] / utterance.seconds,
@@ -134,8 +197,9 @@ def summary(job_id: str, result: dict[str, Any]) -> dict[str, Any]:
         "steps": len(energies) - 1, "vocoder": result["spec"],
         "controls": dataclasses.asdict(result["controls"]),
         "audio": f"{base}/audio.wav", "mu": f"{base}/mel/mu.png",
-        "final": f"{base}/mel/step/{len(energies) - 1}.png", "step": f"{base}/mel/step/",
-        "delta": f"{base}/delta/",
+        "final": f"{base}/mel/final.png", "step": f"{base}/mel/step/",
+        "delta": f"{base}/delta/", "steps_kept": kept,
+        "steps_note": None if kept else steps_note(job_id),
     }
 
 
@@ -196,33 +260,47 @@ def create_app(demo: Demo) -> flask.Flask:
     def png(data: bytes) -> flask.Response:
         return flask.Response(data, mimetype="image/png")
 
-    def step_index(record, k: int) -> int:
-        if not 0 <= k < len(record.states):
+    def kept_states(job_id: str, k: int) -> tuple[StepRecord, np.ndarray]:
+        """The job's record and states (read once: the budget may drop them meanwhile); 410 with
+        the reason when they are gone, 404 for a step the job does not have."""
+        record = finished(job_id)["utterance"].record
+        states = record.states
+        if states is None:
+            flask.abort(error(steps_note(job_id), 410))
+        if not 0 <= k < len(states):
             flask.abort(404)
-        return k
+        return record, states
 
     @app.get("/api/jobs/<job_id>/mel/mu.png")
     def mu_image(job_id: str) -> flask.Response:
-        record = finished(job_id)["utterance"].record
-        return png(mel_png(record.mu, *_range(record)))
+        utterance = finished(job_id)["utterance"]
+        return png(mel_png(utterance.record.mu, *_range(utterance)))
+
+    @app.get("/api/jobs/<job_id>/mel/final.png")
+    def final_image(job_id: str) -> flask.Response:
+        utterance = finished(job_id)["utterance"]
+        return png(mel_png(utterance.mel, *_range(utterance)))
 
     @app.get("/api/jobs/<job_id>/mel/step/<int:k>.png")
     def step_image(job_id: str, k: int) -> flask.Response:
-        record = finished(job_id)["utterance"].record
-        return png(mel_png(record.states[step_index(record, k)], *_range(record)))
+        record, states = kept_states(job_id, k)
+        return png(mel_png(states[k], *_range_of(record.mu, states)))
 
     @app.get("/api/jobs/<job_id>/delta/<int:k>.png")
     def delta_image(job_id: str, k: int) -> flask.Response:
-        record = finished(job_id)["utterance"].record
-        k = step_index(record, k)
-        before = record.states[k - 1] if k else record.mu
-        return png(delta_png(record.states[k] - before))
+        record, states = kept_states(job_id, k)
+        before = states[k - 1] if k else record.mu
+        return png(delta_png(states[k] - before))
 
     return app
 
 
-def _range(record) -> tuple[float, float]:
-    """One colour scale for μ and every step of a job, so images compare."""
-    low = min(float(record.mu.min()), float(record.states.min()))
-    high = max(float(record.mu.max()), float(record.states.max()))
-    return low, high
+def _range(utterance: Utterance) -> tuple[float, float]:
+    """One colour scale for μ, the final mel and every step of a job, so images compare; the
+    final mel (the last step) stands in for the steps once they are dropped."""
+    states = utterance.record.states
+    return _range_of(utterance.record.mu, utterance.mel if states is None else states)
+
+
+def _range_of(mu: np.ndarray, mels: np.ndarray) -> tuple[float, float]:
+    return min(float(mu.min()), float(mels.min())), max(float(mu.max()), float(mels.max()))

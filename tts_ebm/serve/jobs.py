@@ -19,6 +19,8 @@ from typing import Any
 
 from tts_ebm.errors import UserInputError
 
+KEEP_FINISHED = 32  # jobs remembered (finished or not); their per-step mels have a byte budget
+
 
 class QueueFull(Exception):
     """Too many jobs waiting; the page says so and asks to try again."""
@@ -40,7 +42,7 @@ class JobQueue:
     its traceback on the server and shown on the page as a one-line internal error.
     """
 
-    def __init__(self, max_waiting: int = 4, keep: int = 32) -> None:
+    def __init__(self, max_waiting: int = 4, keep: int = KEEP_FINISHED) -> None:
         self.max_waiting, self.keep = max_waiting, keep
         self._waiting: queue.Queue[Job] = queue.Queue()
         self._jobs: OrderedDict[str, Job] = OrderedDict()
