@@ -1,7 +1,7 @@
-"""Name -> class registries shared by `criteria` and `samplers`.
+"""Name -> class registries shared by `criteria`, `samplers` and `fields`.
 
-Both are built from a config by name with keyword options; a typo in either must fail with a
-message that lists what is valid, rather than a bare TypeError from a constructor.
+Each is chosen in a config by name; a typo must fail with a message that lists what is valid,
+rather than a bare KeyError or TypeError from a constructor.
 """
 
 from __future__ import annotations
@@ -14,13 +14,18 @@ from tts_ebm.errors import UserInputError
 T = TypeVar("T")
 
 
-def build(registry: dict[str, type[T]], kind: str, name: str, options: dict[str, Any]) -> T:
-    """Instantiate ``registry[name](**options)`` after checking the name and option keys."""
+def lookup(registry: dict[str, type[T]], kind: str, name: str) -> type[T]:
+    """``registry[name]``; UserInputError lists the valid names of `kind`."""
     if name not in registry:
         raise UserInputError(
             f"unknown {kind} {name!r}; choose one of: {', '.join(sorted(registry))}"
         )
-    cls = registry[name]
+    return registry[name]
+
+
+def build(registry: dict[str, type[T]], kind: str, name: str, options: dict[str, Any]) -> T:
+    """Instantiate ``registry[name](**options)`` after checking the name and option keys."""
+    cls = lookup(registry, kind, name)
     valid = [f.name for f in dataclasses.fields(cls) if f.init]
     unknown = sorted(set(options) - set(valid))
     if unknown:

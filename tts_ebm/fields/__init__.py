@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from torch import Tensor
 
-from tts_ebm.errors import UserInputError
+from tts_ebm import _registry
 from tts_ebm.fields.base import Field, FieldValue
 from tts_ebm.fields.energy import EnergyField
 from tts_ebm.fields.timed_energy import TimedEnergyField
@@ -43,9 +43,7 @@ def names() -> list[str]:
 def build(name: str, frame: FrameNetConfig, energy_head: str = "quadratic") -> Field:
     """The field `name` on a frame network sized by `frame` (energy fields with `energy_head`);
     UserInputError names a bad name."""
-    if name not in _REGISTRY:
-        raise UserInputError(f"unknown model.field {name!r}; choose one of: {', '.join(names())}")
-    return _REGISTRY[name].from_config(frame, energy_head)
+    return _registry.lookup(_REGISTRY, "model.field", name).from_config(frame, energy_head)
 
 
 def as_field(field: Field | Callable[[Tensor, Tensor, Tensor], Tensor]) -> Field:
