@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from tts_ebm.evaluation.evaluate import paired_difference
 from tts_ebm.evaluation.report import JUDGES
+from tts_ebm.statistics import paired_difference
 
 
 def tts_ebm(*args: str) -> None:

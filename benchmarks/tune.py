@@ -46,9 +46,9 @@ from pathlib import Path
 import yaml
 
 from tts_ebm.errors import UserInputError
-from tts_ebm.evaluation.evaluate import paired_difference
 from tts_ebm.evaluation.metric_table import pick
 from tts_ebm.evaluation.report import JUDGES, VERSUS_MU
+from tts_ebm.statistics import paired_difference
 
 COLUMNS = pick("wer", "dnsmos_p808", "distill_mos", "mel_fd", "roughness_ratio")
 WER = COLUMNS[0]  # the rule's metrics: WER first, then the two MOS judges (JUDGES) together

@@ -19,6 +19,7 @@ from tts_ebm.errors import UserInputError
 from tts_ebm.evaluation import asr, dnsmos, metric_table
 from tts_ebm.evaluation.metric_table import Source
 from tts_ebm.evaluation.neural import read_texts
+from tts_ebm.statistics import corpus_wer
 
 CLIPS = Path(__file__).parent / "data" / "ljspeech"
 SR = asr.SAMPLE_RATE
@@ -56,7 +57,7 @@ def test_pocketsphinx_understands_real_speech(
     texts: dict[str, str], transcripts: dict[str, str]
 ) -> None:
     counts = [asr.word_errors(texts[i], transcripts[i]) for i in texts]
-    wer = asr.corpus_wer([c["word_errors"] for c in counts], [c["reference_words"] for c in counts])
+    wer = corpus_wer([c["word_errors"] for c in counts], [c["reference_words"] for c in counts])
     assert wer["reference_words"] == 34
     assert 0.05 < wer["mean"] < 0.5  # measured 9/34 = 0.265: a weak recogniser, but not deaf
     assert "monastery" in transcripts["LJ001-0031"]
@@ -123,13 +124,13 @@ def test_word_errors_count_substitutions_deletions_insertions() -> None:
 
 def test_corpus_wer_is_errors_over_words() -> None:
     # utterance WERs 1/3, 2/4, 0/5; corpus 3/12; delta-method se = sqrt(1.5 * 2.625) / 12
-    result = asr.corpus_wer([1, 2, 0, 4], [3, 4, 5, 0])  # the 0-word utterance is left out
+    result = corpus_wer([1, 2, 0, 4], [3, 4, 5, 0])  # the 0-word utterance is left out
     assert result["mean"] == pytest.approx(0.25)
     assert result["n"] == 3
     assert (result["word_errors"], result["reference_words"]) == (3, 12)
     assert result["utterance_mean"] == pytest.approx((1 / 3 + 1 / 2 + 0) / 3)
     assert result["ci95"] == pytest.approx(4.302653 * math.sqrt(1.5 * 2.625) / 12, rel=1e-5)
-    assert asr.corpus_wer([], [])["mean"] is None
+    assert corpus_wer([], [])["mean"] is None
 
 
 def _evaluate_args(**overrides: object) -> argparse.Namespace:

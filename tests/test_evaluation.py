@@ -17,7 +17,7 @@ import soundfile as sf
 from tts_ebm.commands import evaluate as evaluate_command
 from tts_ebm.errors import UserInputError
 from tts_ebm.evaluation import feature_cache
-from tts_ebm.evaluation.evaluate import evaluate_folders, mean_ci95, paired_difference
+from tts_ebm.evaluation.evaluate import evaluate_folders
 from tts_ebm.evaluation.metrics import (
     MetricSettings,
     compare,
@@ -26,6 +26,7 @@ from tts_ebm.evaluation.metrics import (
     log_f0_rmse_cents,
     waveform_mcd,
 )
+from tts_ebm.statistics import mean_ci95, paired_difference
 
 SR = 22050
 FAST = MetricSettings(f0_method="dio")  # folder tests check plumbing, not F0 quality

@@ -24,6 +24,7 @@ PRODUCERS = {
     "tts_ebm/evaluation/asr.py",
     "tts_ebm/evaluation/evaluate.py",  # the corpus WER and the optional judges' entries
     "tts_ebm/commands/evaluate.py",
+    "tts_ebm/statistics.py",  # the corpus WER and its paired difference
 }
 
 

@@ -11,13 +11,11 @@ Reference text and hypothesis go through the same normalisation (`normalize_for_
 from __future__ import annotations
 
 import functools
-import math
 import re
 from importlib.metadata import version
 
 import jiwer
 import numpy as np
-from scipy import stats
 
 from tts_ebm.text.normalize import normalize_text
 
@@ -77,34 +75,4 @@ def word_errors(reference: str, hypothesis: str) -> dict[str, int | float | str]
         "word_errors": errors,
         "reference_words": n_words,
         "asr_hypothesis": hyp,
-    }
-
-
-def corpus_wer(errors: list[int], words: list[int]) -> dict[str, float | int | None]:
-    """Corpus WER = sum of errors / sum of reference words, with a 95 % interval.
-
-    The corpus WER is the per-utterance WERs' mean weighted by reference words. Its interval is
-    the ratio estimator's delta-method one (utterances as the sampling unit, t quantile):
-    se^2 = n / (n - 1) * sum_i (e_i - WER * w_i)^2 / (sum_i w_i)^2.
-    `utterance_mean` is the unweighted mean of the per-utterance WERs.
-    """
-    e, w = np.asarray(errors, dtype=np.float64), np.asarray(words, dtype=np.float64)
-    keep = w > 0
-    e, w = e[keep], w[keep]
-    n = int(e.size)
-    if n == 0:
-        return {"mean": None, "std": None, "ci95": None, "n": 0}
-    wer = float(e.sum() / w.sum())
-    ci95 = None
-    if n > 1:
-        se = math.sqrt(n / (n - 1) * float(np.sum((e - wer * w) ** 2))) / float(w.sum())
-        ci95 = float(stats.t.ppf(0.975, n - 1) * se)
-    return {
-        "mean": wer,
-        "std": None,
-        "ci95": ci95,
-        "n": n,
-        "word_errors": int(e.sum()),
-        "reference_words": int(w.sum()),
-        "utterance_mean": float(np.mean(e / w)),
     }

@@ -17,7 +17,6 @@ themselves (a ceiling row).
 
 from __future__ import annotations
 
-import math
 import os
 import warnings
 from collections.abc import Iterator
@@ -27,7 +26,6 @@ from typing import NamedTuple
 
 import numpy as np
 import soundfile as sf
-from scipy import stats
 from tqdm import tqdm
 
 from data_prep.audio import load_audio
@@ -38,6 +36,7 @@ from tts_ebm.evaluation import dnsmos as dnsmos_judge
 from tts_ebm.evaluation.feature_cache import cached_features
 from tts_ebm.evaluation.metric_table import Source
 from tts_ebm.evaluation.metrics import MetricSettings, compare_features, extract_features
+from tts_ebm.statistics import corpus_wer, mean_ci95
 
 SUMMARY_METRICS = metric_table.keys(Source.WAVEFORM, Source.DNSMOS, Source.DISTILL_MOS)
 _SHOWN_IDS = 10
@@ -49,37 +48,6 @@ def list_wavs(folder: str | Path) -> dict[str, Path]:
     if not folder.is_dir():
         raise FileNotFoundError(f"audio folder not found: {folder}")
     return {path.stem: path for path in sorted(folder.glob("*.wav")) if path.is_file()}
-
-
-def mean_ci95(values: list[float]) -> dict[str, float | int | None]:
-    """Mean, sample std and half-width of the 95 % t-interval (None when n < 2)."""
-    n = len(values)
-    if n == 0:
-        return {"mean": None, "std": None, "ci95": None, "n": 0}
-    array = np.asarray(values, dtype=np.float64)
-    if n == 1:
-        return {"mean": float(array[0]), "std": None, "ci95": None, "n": 1}
-    std = float(array.std(ddof=1))
-    half = float(stats.t.ppf(0.975, n - 1) * std / math.sqrt(n))
-    return {"mean": float(array.mean()), "std": std, "ci95": half, "n": n}
-
-
-def paired_difference(metrics: dict, baseline: dict, key: str) -> dict[str, float | int | None]:
-    """`mean_ci95` of the per-utterance differences metrics - baseline in `key` over the
-    utterances both scored: two systems judged on the same sentences are compared by it, where
-    their own intervals (sentence variance included) overlap for a 0.04 P.808 gain.
-
-    WER is compared as the corpus WER is computed (word errors over reference words): the
-    per-sentence word-error differences over the mean reference length, whose mean is the
-    difference of the two corpus WERs, not of the sentence-averaged ones."""
-    ours, theirs = metrics.get("utterances") or {}, baseline.get("utterances") or {}
-    field = "word_errors" if key == "wer" else key
-    shared = [u for u in sorted(set(ours) & set(theirs))
-              if all(isinstance(row.get(field), (int, float)) for row in (ours[u], theirs[u]))]
-    differences = np.array([ours[u][field] - theirs[u][field] for u in shared], dtype=np.float64)
-    if key == "wer" and shared:
-        differences /= np.mean([ours[u]["reference_words"] for u in shared])
-    return mean_ci95(differences.tolist())
 
 
 def _judge(path: Path, text: str | None, dnsmos: bool, p835: bool, distill_mos: bool) -> dict:
@@ -263,7 +231,7 @@ def evaluate_folders(
     summary = {}
     if texts:
         scored = [m for m in utterances.values() if "word_errors" in m]
-        summary["wer"] = asr.corpus_wer(
+        summary["wer"] = corpus_wer(
             [m["word_errors"] for m in scored], [m["reference_words"] for m in scored]
         )
     for name in SUMMARY_METRICS:

@@ -257,7 +257,7 @@ def evaluate_mel_folders(
     reference `<id>.npy`; generated ids without a reference are listed and warned about. The
     reference folder may hold more (a whole dump).
     """
-    from tts_ebm.evaluation.evaluate import mean_ci95
+    from tts_ebm.statistics import mean_ci95
 
     generated_paths, reference_paths = list_mels(generated_dir), list_mels(reference_dir)
     wanted = sorted(generated_paths if ids is None else set(ids) & set(generated_paths))

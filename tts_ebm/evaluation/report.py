@@ -23,8 +23,8 @@ import warnings
 from pathlib import Path
 
 from tts_ebm.errors import UserInputError
-from tts_ebm.evaluation.evaluate import paired_difference
 from tts_ebm.evaluation.metric_table import Metric, pick
+from tts_ebm.statistics import paired_difference
 
 STEPS_PLOT = "quality_vs_steps.png"
 TIME_PLOT = "quality_vs_time.png"

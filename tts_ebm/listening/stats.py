@@ -10,8 +10,8 @@ import numpy as np
 from scipy import stats
 
 from tts_ebm.listening.ratings import Rating
+from tts_ebm.statistics import CONFIDENCE, t_half_width
 
-CONFIDENCE = 0.95
 HIDDEN_REFERENCE_MIN = 90.0  # ITU-R BS.1534-3 post-screening
 HIDDEN_REFERENCE_MAX_FAILS = 0.15
 PAIRED_COVERAGE = 0.8  # share of (listener, utterance) cells that must pair up
@@ -35,10 +35,8 @@ def mean_ci(scores: np.ndarray, confidence: float = CONFIDENCE) -> tuple[float, 
     if scores.size < 2 or np.ptp(scores) == 0:
         mean = float(np.mean(scores)) if scores.size else float("nan")
         return (mean, mean) if scores.size >= 2 else (float("nan"), float("nan"))
-    low, high = stats.t.interval(
-        confidence, scores.size - 1, loc=scores.mean(), scale=stats.sem(scores)
-    )
-    return float(low), float(high)
+    half = t_half_width(float(stats.sem(scores)), scores.size, confidence)
+    return float(scores.mean()) - half, float(scores.mean()) + half
 
 
 def median_ci(
