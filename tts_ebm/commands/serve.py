@@ -12,7 +12,6 @@ It listens on 127.0.0.1 only unless --host says otherwise: the page has no authe
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from tts_ebm.errors import UserInputError
 
@@ -20,7 +19,10 @@ DEFAULT_VOCODERS = ["hifigan-lj", "griffin-lim"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--checkpoint", type=Path, required=True, help="trained .ckpt file")
+    parser.add_argument("--checkpoint", required=True,
+                        help="a trained .ckpt file, a shipped voice's name or "
+                             "hf:OWNER/REPO/FILE[@REVISION] (downloaded once, then cached); "
+                             "`tts-ebm voices` lists them")
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to listen on (default: 127.0.0.1, this machine only)")
     parser.add_argument("--port", type=int, default=7860, help="port (default: 7860)")

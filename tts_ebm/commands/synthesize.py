@@ -31,7 +31,10 @@ _ID = re.compile(r"^[\w.-]+$")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--checkpoint", type=Path, required=True, help="trained .ckpt file")
+    parser.add_argument("--checkpoint", required=True,
+                        help="a trained .ckpt file, a shipped voice's name or "
+                             "hf:OWNER/REPO/FILE[@REVISION] (downloaded once, then cached); "
+                             "`tts-ebm voices` lists them")
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--text", help="text to speak (long text is split into sentences)")
     source.add_argument("--text-file", type=Path, help="one utterance per line (`[id|]text`)")

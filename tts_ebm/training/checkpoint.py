@@ -14,7 +14,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from tts_ebm import __version__
+from tts_ebm import __version__, voices
 from tts_ebm.errors import UserInputError
 from tts_ebm.model import AcousticModel, ModelConfig
 from tts_ebm.text import SymbolTable
@@ -58,10 +58,9 @@ class InferenceBundle:
 
 
 def read_checkpoint(path: str | Path) -> dict[str, Any]:
-    """torch.load(weights_only=True) with a UserInputError that says what is wrong."""
-    path = Path(path)
-    if not path.is_file():
-        raise UserInputError(f"checkpoint not found: {path}")
+    """torch.load(weights_only=True) with a UserInputError that says what is wrong; `path` may
+    also name a shipped voice or a Hub checkpoint (`tts_ebm.voices.resolve`)."""
+    path = voices.resolve(path)
     checkpoint = load_weights_only(
         path, "checkpoint", hint="; tts-ebm writes checkpoints of tensors and plain values only"
     )
