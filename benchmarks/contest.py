@@ -8,10 +8,10 @@ On one feature dump, in one run on one machine:
    trainer.max_steps), or reads the runs of --exp-dir as they were trained (the recipe's
    --budget_steps gives each its share of equal compute: the table states each one's steps);
 3. times the acoustic model alone (text encoder, durations, K steps of the checkpoint's sampler,
-   with the system's --sampler-args) on every test utterance, all systems and K interleaved in one process with
+   with the system's --sampler-config) on every test utterance, all systems and K interleaved in one process with
    torch.set_num_threads(--threads), best of --repeats passes;
 4. synthesises the test set at each K (`tts-ebm synthesize --save-mel --seed 0` and the system's
-   --sampler-args, e.g. its temperature chosen on a tuning set) and evaluates
+   --sampler-config, e.g. its temperature chosen on a tuning set) and evaluates
    it (`tts-ebm evaluate`: WER, DNSMOS P.808, mel_fd against the dump's mels, MCD with
    --test-ref);
 5. writes OUT/contest.json, OUT/CONTEST.md (every row; per metric the best K of each system;
@@ -31,6 +31,7 @@ recipes/tts.sh) reuses its runs and only adds the timing.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import shlex
@@ -41,8 +42,8 @@ from pathlib import Path
 
 import torch
 
-from tts_ebm import Synthesizer
-from tts_ebm.controls import SynthesisControls, add_arguments
+from tts_ebm import Synthesizer, sampler_config
+from tts_ebm.controls import SynthesisControls
 from tts_ebm.errors import UserInputError
 from tts_ebm.evaluation.metric_table import Metric, pick
 from tts_ebm.model import AcousticModel, ModelConfig
@@ -135,15 +136,15 @@ def time_acoustic_models(
 
 
 def saved_timings(path: Path, names: list[str], ks: list[int], steps: dict[str, int],
-                  threads: int, sampler_args: dict[str, list[str]]
+                  threads: int, settings: dict[str, dict]
                   ) -> dict[tuple[str, int], dict[str, float]] | None:
     """The timings of an earlier run of the same contest (systems, K, steps, threads, sampler
     options), if any."""
     if not path.is_file():
         return None
     saved = json.loads(path.read_text(encoding="utf-8"))
-    if (saved.get("steps"), saved.get("threads"), saved.get("sampler_args", {})) != (
-            steps, threads, sampler_args):
+    if (saved.get("steps"), saved.get("threads"), saved.get("sampler", {})) != (
+            steps, threads, settings):
         return None
     timings = {(r["system"], r["K"]): {key: r[key] for key in ("wall_s", "audio_s", "rtf")}
                for r in saved.get("rows", [])}
@@ -260,27 +261,18 @@ def parse_chosen(pairs: list[str], names: list[str], ks: list[int]) -> dict[str,
     return chosen
 
 
-def parse_sampler_args(pairs: list[str], names: list[str]
-                       ) -> tuple[dict[str, list[str]], dict[str, SynthesisControls]]:
-    """--sampler-args SYSTEM=OPTIONS pairs -> per system its synthesize options (for the
-    synthesis) and the same as controls (for the timing); checked here, so that an unknown
-    system or flag or a bad value fails before any timing or synthesis."""
-    parser = argparse.ArgumentParser(prog="--sampler-args", add_help=False, exit_on_error=False)
-    add_arguments(parser)
-    options, controls = {}, {}
+def parse_sampler_configs(pairs: list[str], names: list[str]) -> dict[str, Path]:
+    """--sampler-config SYSTEM=FILE pairs -> per system its sampler config, each read once here
+    so that an unknown system or a bad file fails before any timing or synthesis."""
+    configs = {}
     for pair in pairs:
-        name, _, text = pair.partition("=")
-        if name not in names:
-            raise UserInputError(f"--sampler-args {pair!r}: {name!r} is not one of {names}")
-        try:
-            parsed, unknown = parser.parse_known_args(shlex.split(text))
-        except argparse.ArgumentError as error:
-            raise UserInputError(f"--sampler-args {pair!r}: {error}") from None
-        if unknown or parsed.steps is not None:
-            raise UserInputError(f"--sampler-args {pair!r}: want synthesize sampler options "
-                                 f"other than --steps (not {unknown or ['--steps']})")
-        options[name], controls[name] = shlex.split(text), SynthesisControls.from_args(parsed)
-    return options, controls
+        name, _, path = pair.partition("=")
+        if name not in names or not path:
+            raise UserInputError(f"--sampler-config {pair!r}: want SYSTEM=FILE with SYSTEM one "
+                                 f"of {names}")
+        sampler_config.read(path)
+        configs[name] = Path(path)
+    return configs
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -302,10 +294,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chosen", nargs="+", default=[], metavar="SYSTEM=K",
                         help="each system's chosen K (on a tuning set), anchors of the "
                         "equal-time pairs (default: every K of the first system)")
-    parser.add_argument("--sampler-args", nargs="+", default=[], metavar="SYSTEM=OPTIONS",
-                        help="a system's synthesize options at every K, e.g. its chosen "
-                        "temperature: --sampler-args 'fm_xpred=--temperature 0.3' (default: "
-                        "the checkpoint's sampler settings)")
+    parser.add_argument("--sampler-config", nargs="+", default=[], metavar="SYSTEM=FILE",
+                        help="a system's sampler config (tts_ebm/sampler_config.py, e.g. the "
+                        "one chosen on a tuning set), used at every K: its sampler options, "
+                        "not its K (default: the checkpoint's sampler settings)")
     parser.add_argument("--ks", type=int, nargs="+", default=[1, 2, 4, 10],
                         help="sampler steps K to synthesise (default: %(default)s)")
     parser.add_argument("--test-ref", type=Path, default=None,
@@ -336,7 +328,9 @@ def main(argv: list[str] | None = None) -> int:
     out, names = args.out, args.criteria
     exp = args.exp_dir or out
     chosen = parse_chosen(args.chosen, names, args.ks)
-    sampler_args, controls = parse_sampler_args(args.sampler_args, names)
+    configs = parse_sampler_configs(args.sampler_config, names)
+    controls = {name: sampler_config.read(path).sampler for name, path in configs.items()}
+    settings = {name: dataclasses.asdict(c) for name, c in controls.items()}
 
     counts = parameter_counts(args.conf_dir, names, args.param_tolerance)
     print("parameters:", {n: f"{c['params']:,} ({c['field']})" for n, c in counts.items()})
@@ -358,7 +352,7 @@ def main(argv: list[str] | None = None) -> int:
         trained_steps[name] = json.loads(summary.read_text(encoding="utf-8"))["steps"]
         checkpoints[name] = train_dir / "checkpoints" / "last.ckpt"
     timings = saved_timings(out / "contest.json", names, args.ks, trained_steps, args.threads,
-                            sampler_args)
+                            settings)
     if timings is None or args.retime:
         timings = time_acoustic_models(checkpoints, [text for _, text in test], args.ks,
                                        args.threads, args.repeats, controls)
@@ -371,7 +365,8 @@ def main(argv: list[str] | None = None) -> int:
                 voc = ["--vocoder", args.vocoder] if args.vocoder else []
                 tts_ebm("synthesize", "--checkpoint", str(checkpoints[name]), "--text-file",
                         str(test_text), "--out", str(synth_dir), "--steps", str(k), "--seed",
-                        "0", "--save-mel", *voc, *sampler_args.get(name, []))
+                        "0", "--save-mel", *voc,
+                        *(["--sampler-config", str(configs[name])] if name in configs else []))
                 (synth_dir / ".done").touch()
             if not (eval_dir / "metrics.json").is_file():
                 ref = ["--reference", str(args.test_ref)] if args.test_ref else []
@@ -387,7 +382,7 @@ def main(argv: list[str] | None = None) -> int:
 
     ceiling = read_ceiling(exp)
     (out / "contest.json").write_text(json.dumps(
-        {"steps": trained_steps, "threads": args.threads, "sampler_args": sampler_args,
+        {"steps": trained_steps, "threads": args.threads, "sampler": settings,
          "test_utterances": len(test),
          "copy_synthesis": ceiling,
          "dump": str(args.dump), "rows": rows}, indent=2) + "\n", encoding="utf-8")

@@ -12,12 +12,13 @@ set holds. For every system of a grid file (e.g. egs/mini_bench/tune_grid.yaml) 
 3. judges each with pocketsphinx WER, DNSMOS P.808 and the mel metrics (`tts-ebm evaluate`
    without the reference recordings: no DTW, which no choice reads);
 4. applies the rule below and writes OUT/TUNING.md (every row, the choice and its check
-   against μ alone) and OUT/chosen/ (per system its training overrides, K and sampler
-   options), which the benchmark's test pass reads (recipes/tts.sh --chosen).
+   against μ alone) and OUT/chosen/<system>.yaml (its sampler config: K and sampler options,
+   with the training overrides they were chosen with), which the benchmark's test pass reads
+   (recipes/tts.sh --chosen).
 
-RULE: among the K > 0 settings of a system, those whose WER lies within the 95 % half-width of
-the lowest WER tie; of them the one with the highest DNSMOS P.808 is chosen. Sanity check
-(issue 21): the choice beats μ alone of its training variant on P.808, the paired 95 %
+RULE (below): among the K > 0 settings of a system, those whose WER lies within the 95 %
+half-width of the lowest WER tie; of them the highest mean of DNSMOS P.808 and Distill-MOS.
+Sanity check: the choice beats μ alone of its training variant on both judges, the paired 95 %
 interval of the per-sentence difference above 0.
 
 Finished units (a `.done` marker each) are skipped: rerunning continues where it stopped.
@@ -45,6 +46,7 @@ from pathlib import Path
 
 import yaml
 
+from tts_ebm import sampler_config
 from tts_ebm.errors import UserInputError
 from tts_ebm.evaluation.metric_table import pick
 from tts_ebm.evaluation.report import JUDGES, VERSUS_MU
@@ -247,22 +249,14 @@ def row(variant: str, point: dict, metrics: dict, overrides: dict) -> dict:
 
 
 def write_chosen(folder: Path, chosen: dict[str, dict]) -> None:
-    """Per system the files recipes/tts.sh --chosen reads: <system>.train_args (key=value
-    overrides), <system>.steps (K) and <system>.sampler_args (synthesize options); and
-    chosen.json, the same for people. Systems tuned earlier keep their files."""
+    """Per system <system>.yaml, the sampler config that recipes/tts.sh --chosen, the contest and
+    `tts-ebm synthesize --sampler-config` read: its sampler settings (K included), the training
+    overrides and the variant they were chosen with. Systems tuned earlier keep their files."""
     folder.mkdir(parents=True, exist_ok=True)
-    record = folder / "chosen.json"
-    everything = json.loads(record.read_text(encoding="utf-8")) if record.is_file() else {}
     for system, choice in chosen.items():
-        sampler = dict(choice["sampler"])
-        steps = sampler.pop("steps")
-        files = {"train_args": " ".join(f"{k}={v}" for k, v in choice["overrides"].items()),
-                 "steps": str(steps),
-                 "sampler_args": " ".join(f"{SAMPLER_FLAGS[k]} {v}" for k, v in sorted(sampler.items()))}
-        for kind, text in files.items():
-            (folder / f"{system}.{kind}").write_text(text + "\n", encoding="utf-8")
-        everything[system] = choice
-    record.write_text(json.dumps(everything, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        sampler_config.write(folder / f"{system}.yaml", dict(choice["sampler"]),
+                             dict(choice["overrides"]), choice["variant"],
+                             comment=f"{system}: chosen on the tune set by benchmarks/tune.py")
 
 
 def render(results: dict[str, dict], budget: int, ceiling: dict) -> str:

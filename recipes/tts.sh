@@ -47,10 +47,10 @@ budget_steps=""        # equal training compute: a budget in steps of cost 1 (on
 step_costs=""          # "config=cost ..." one step's cost relative to delta's, for every config
                        # in --criteria (benchmarks/train_step_cost.py measures whole steps)
 chosen=""              # folder of settings chosen on the tune set (benchmarks/tune.py's OUT/chosen):
-                       # per config <config>.train_args (training overrides), <config>.steps (its K)
-                       # and <config>.sampler_args (synthesize options). Stages 3-9 use them and
-                       # synthesise and judge K = 0 and the chosen K only; <name>_seed<N> (the same
-                       # system, another training seed) takes <name>'s choices
+                       # per config its sampler config <config>.yaml (tts_ebm/sampler_config.py:
+                       # K and sampler options, and the training overrides they were chosen with).
+                       # Stages 3-9 use them and synthesise and judge K = 0 and the chosen K only;
+                       # <name>_seed<N> (the same system, another training seed) takes <name>'s
 mu_criteria=""         # with --chosen: the configs also judged at K = 0, mu alone (empty: all of
                        # them); ablations and seed runs may skip it to save evaluation time
 
@@ -244,13 +244,21 @@ budget_max_steps() {
     awk -v b="$budget_steps" -v c="$cost" 'BEGIN { printf "%d", b / c + 0.5 }'
 }
 
-# chosen_setting CONFIG KIND: the content of the --chosen file of CONFIG (train_args, steps or
-# sampler_args); a <name>_seed<N> config reads <name>'s. Empty without --chosen.
-chosen_setting() {
+# chosen_config CONFIG: the sampler config --chosen holds for CONFIG (a <name>_seed<N> config
+# reads <name>'s); empty without --chosen.
+chosen_config() {
     [ -n "$chosen" ] || return 0
-    local file="$chosen/${1%_seed*}.$2"
+    local file="$chosen/${1%_seed*}.yaml"
     [ -f "$file" ] || { echo "ERROR: --chosen: no $file (run benchmarks/tune.py for ${1%_seed*})" >&2; return 1; }
-    cat "$file"
+    echo "$file"
+}
+
+# chosen_setting CONFIG steps|train: the chosen K, or the training overrides, of CONFIG
+# (`key=value` words); empty without --chosen.
+chosen_setting() {
+    local file
+    file=$(chosen_config "$1") || return 1
+    [ -z "$file" ] || "$python" -m tts_ebm.sampler_config "$file" "$2"
 }
 
 # The K synthesised and judged for config $1: its chosen K (after 0 when --mu_criteria, empty
@@ -280,7 +288,7 @@ train_criterion() {
                 "trainer.ckpt_every=$(( (steps + 2) / 3 ))")
     fi
     local chosen_args
-    chosen_args=$(chosen_setting "$crit" train_args) || return 1
+    chosen_args=$(chosen_setting "$crit" train) || return 1
     # shellcheck disable=SC2086  # train_args and chosen_args are lists of key=value overrides
     tts-ebm train --config "$(config_of "$crit")" --out "$out" --no-progress "${resume[@]}" \
         "data.dump_dir=$dump_dir" $train_args $chosen_args $(seed_override_of "$crit") "${budget[@]}"
@@ -293,7 +301,10 @@ synthesize_test_set() {
     # K = 0 with temperature 0 is the prior mean mu alone: the baseline the energy must beat.
     local prior=() sampler=""
     [ "$k" -eq 0 ] && prior=(--temperature 0)
-    [ "$k" -eq 0 ] || sampler=$(chosen_setting "$crit" sampler_args) || return 1
+    if [ "$k" -gt 0 ]; then
+        sampler=$(chosen_config "$crit") || return 1
+        [ -z "$sampler" ] || sampler="--sampler-config $sampler"  # --steps below wins over its K
+    fi
     # shellcheck disable=SC2086  # sampler is a list of options
     tts-ebm synthesize --checkpoint "$exp_dir/$crit/train/checkpoints/last.ckpt" \
         --text-file "$test_text" --out "$out" --steps "$k" --seed 0 --save-mel "${voc[@]}" \
@@ -447,7 +458,7 @@ if run_stage 9; then
         contest_chosen=() contest_samplers=() contest_options=()
         [ -z "$chosen" ] || for crit in $contenders; do
             contest_chosen+=("$crit=$(main_steps_of "$crit")")
-            contest_samplers+=("$crit=$(chosen_setting "$crit" sampler_args)"); done
+            contest_samplers+=("$crit=$(chosen_config "$crit")"); done
         [ -z "$vocoder" ] || contest_options+=(--vocoder "$vocoder")
         [ -z "$eval_args" ] || contest_options+=("--eval-args=$eval_args")
         # shellcheck disable=SC2086  # contenders and contest_ks are lists
@@ -457,7 +468,7 @@ if run_stage 9; then
             --criteria $contenders --ks $contest_ks --threads "$nj" --repeats 2 \
             --test-ref "$test_ref" "${contest_options[@]}" \
             ${contest_chosen[@]+--chosen "${contest_chosen[@]}"} \
-            ${contest_samplers[@]+--sampler-args "${contest_samplers[@]}"}
+            ${contest_samplers[@]+--sampler-config "${contest_samplers[@]}"}
         cat "$exp_dir/contest/CONTEST.md"
     else
         log "stage 9: contest skipped (needs two systems: --contest_criteria, or fm and another in --criteria; and a K > 0)"

@@ -116,3 +116,26 @@ def spy_on_voice(monkeypatch: pytest.MonkeyPatch) -> Callable[[str], list[str]]:
         return spoken
 
     return spy
+
+
+@pytest.fixture
+def save_tiny_checkpoint() -> Callable[[Path], Path]:
+    """save_tiny_checkpoint(path) -> path: an untrained `tiny` tts-ebm checkpoint written there
+    (what synthesis and the voice and sampler-config paths need, without training)."""
+    import torch
+
+    from tts_ebm.model import AcousticModel, ModelConfig
+    from tts_ebm.text import SymbolTable
+    from tts_ebm.training.checkpoint import make_payload
+    from tts_ebm.training.config import ExperimentConfig
+
+    def save(path: Path) -> Path:
+        config = ExperimentConfig.from_dict({"model": {"preset": "tiny"}})
+        symbols = SymbolTable.default()
+        model = AcousticModel(ModelConfig.from_dict(config.model), n_symbols=len(symbols))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        torch.save({"tts_ebm": make_payload(config, symbols, [0.0] * 80, [1.0] * 80,
+                                            dict(model.state_dict()))}, path)
+        return path
+
+    return save

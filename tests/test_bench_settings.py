@@ -10,6 +10,7 @@ from pathlib import Path
 
 import yaml
 
+from tts_ebm import sampler_config
 from tts_ebm.training.config import load_config
 
 REPO = Path(__file__).resolve().parents[1]
@@ -46,10 +47,7 @@ def test_every_bench_system_is_costed_tuned_and_chosen() -> None:
     seeds = settings["seed_systems"].split()
     assert len(seeds) == 2 and set(seeds) <= set(SYSTEMS[:5])  # the two best of the five
     for name in SYSTEMS:
-        chosen = {kind: (BENCH / "conf" / "chosen" / f"{name}.{kind}").read_text().split()
-                  for kind in ("train_args", "steps", "sampler_args")}
-        config = load_config(CONF / f"{name}.yaml", chosen["train_args"])  # keys must exist
+        chosen = sampler_config.read(BENCH / "conf" / "chosen" / f"{name}.yaml")  # values checked
+        config = load_config(CONF / f"{name}.yaml", chosen.train_overrides())  # keys must exist
         assert config.criterion.name
-        assert int(chosen["steps"][0]) > 0  # the chosen K; mu alone is judged besides it
-        assert all(flag in {"--temperature", "--step-size", "--sampler"}
-                   for flag in chosen["sampler_args"][::2])
+        assert chosen.sampler.steps > 0  # the chosen K; mu alone is judged besides it

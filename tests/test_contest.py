@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tts_ebm import sampler_config
 from tts_ebm.errors import UserInputError
 
 _PATH = Path(__file__).resolve().parents[1] / "benchmarks" / "contest.py"
@@ -92,26 +93,24 @@ def test_saved_timings_are_reused_only_for_the_same_contest(tmp_path):
     assert contest.saved_timings(path, ["delta"], [1, 2], steps, 2, {}) is None  # K=2 never timed
     assert contest.saved_timings(path, ["delta"], [1], {**steps, "fm": 200}, 2, {}) is None
     assert contest.saved_timings(path, ["delta"], [1], steps, 1, {}) is None  # other threads
-    other_sampler = {"fm": ["--sampler", "gd"]}  # timed with the checkpoint's sampler
+    other_sampler = {"fm": {"sampler": "gd"}}  # timed with the checkpoint's sampler
     assert contest.saved_timings(path, ["delta"], [1], steps, 2, other_sampler) is None
 
 
-def test_sampler_args_are_checked_and_reach_the_timing():
-    """Each system's synthesize options: kept as given for the synthesis, parsed into the
-    controls the timing builds its sampler from; typos fail before anything runs."""
-    options, controls = contest.parse_sampler_args(
-        ["fm_xpred=--temperature 0.3", "delta=--sampler gd --step-size 1/K"], ["delta", "fm_xpred"])
-    assert options == {"fm_xpred": ["--temperature", "0.3"],
-                       "delta": ["--sampler", "gd", "--step-size", "1/K"]}
-    assert controls["fm_xpred"].temperature == 0.3 and controls["fm_xpred"].steps is None
-    assert (controls["delta"].sampler, controls["delta"].step_size) == ("gd", "1/K")
-    for bad, words in (("nce=--temperature 0.3", "'nce' is not one of"),
-                       ("delta=--temprature 0.3", "--temprature"),
-                       ("delta=--steps 4", "other than --steps"),
-                       ("delta=--temperature", "expected one argument"),
-                       ("delta=--temperature -1", "temperature")):
+def test_sampler_configs_are_checked_before_anything_runs(tmp_path):
+    """Each system's sampler config is read once up front: a typo in a system, a missing file or
+    a bad value fails before any timing or synthesis."""
+    good = tmp_path / "fm_xpred.yaml"
+    sampler_config.write(good, {"steps": 2, "temperature": 0.3}, {}, "base")
+    assert contest.parse_sampler_configs([f"fm_xpred={good}"], ["delta", "fm_xpred"]) == {
+        "fm_xpred": good}
+    bad_value = tmp_path / "bad.yaml"
+    bad_value.write_text("sampler: {temperature: -1}\n")
+    for pair, words in ((f"nce={good}", "want SYSTEM=FILE"), ("delta=", "want SYSTEM=FILE"),
+                        (f"delta={tmp_path / 'none.yaml'}", "sampler config not found"),
+                        (f"delta={bad_value}", "temperature")):
         with pytest.raises(UserInputError, match=words):
-            contest.parse_sampler_args([bad], ["delta", "fm_xpred"])
+            contest.parse_sampler_configs([pair], ["delta", "fm_xpred"])
 
 
 def test_ceiling_is_the_copy_synthesis_means(tmp_path):

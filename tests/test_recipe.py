@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tts_ebm import sampler_config
+
 REPO = Path(__file__).resolve().parents[1]
 RECIPE = REPO / "recipes" / "tts.sh"
 BIN = Path(sys.executable).parent  # the venv that runs the tests also provides tts-ebm
@@ -220,9 +222,8 @@ def test_chosen_settings_reach_training_and_synthesis(tmp_path: Path) -> None:
     chosen.mkdir()
     for name in ("delta", "fm"):
         (conf / f"{name}.yaml").write_text(TINY_CONFIG)
-    (chosen / "delta.train_args").write_text("optim.lr=0.001\n")
-    (chosen / "delta.steps").write_text("2\n")
-    (chosen / "delta.sampler_args").write_text("--temperature 0.3 --step-size 1/K\n")
+    sampler_config.write(chosen / "delta.yaml", {"steps": 2, "temperature": 0.3,
+                                                 "step_size": "1/K"}, {"optim.lr": 0.001}, "lr")
     (tmp_path / "dump").mkdir()
     (tmp_path / "dump" / "test_text.txt").write_text("LJ001-0001|Hello.\n")
     options = ["--stage", "3", "--stop_stage", "4", "--conf_dir", str(conf), "--chosen",
@@ -238,7 +239,7 @@ def test_chosen_settings_reach_training_and_synthesis(tmp_path: Path) -> None:
                     for c in calls if c.startswith("synthesize"))
     assert [s[:2] for s in synths] == [("delta", "0"), ("delta", "2"),
                                        ("delta_seed2", "0"), ("delta_seed2", "2")]
-    assert synths[1][2].endswith("--temperature 0.3 --step-size 1/K")
+    assert synths[1][2].endswith(f"--sampler-config {chosen}/delta.yaml")  # --steps 2 before it
     assert synths[0][2].endswith("--temperature 0")  # mu alone: no sampler options
     (tmp_path / "calls").unlink()
     result = _recipe(tmp_path, "--stage", "4", "--stop_stage", "4", *options[4:], "--criteria",
@@ -252,30 +253,30 @@ def test_chosen_settings_reach_training_and_synthesis(tmp_path: Path) -> None:
     (tmp_path / "calls").unlink()
     missing = _recipe(tmp_path, *options, "--criteria", "delta fm", shims=shim.parent)
     assert missing.returncode == 1 and not (tmp_path / "calls").exists()
-    assert f"--chosen: no {chosen}/fm.steps" in missing.stderr
+    assert f"--chosen: no {chosen}/fm.yaml" in missing.stderr
 
 
 def test_the_contest_takes_its_systems_and_their_chosen_ks(tmp_path: Path) -> None:
     """Stage 9 with --contest_criteria and --chosen: those systems only, at the K > 0 of
     --inference_steps and every chosen K, each anchored at its chosen K."""
-    python = tmp_path / "bin" / "python"  # records the contest's command line
+    python = tmp_path / "bin" / "python"  # records the contest's command line (`-m` runs)
     python.parent.mkdir()
-    python.write_text(f'#!/usr/bin/env bash\necho "$*" > {tmp_path}/contest_call\n'
+    python.write_text(f'#!/usr/bin/env bash\n[ "$1" = -m ] && exec {sys.executable} "$@"\n'
+                      f'echo "$*" > {tmp_path}/contest_call\n'
                       f'mkdir -p {tmp_path}/exp/contest && touch {tmp_path}/exp/contest/CONTEST.md\n')
     python.chmod(0o755)
     chosen = tmp_path / "chosen"
     chosen.mkdir()
     for name, k in (("delta", 2), ("fm_xpred", 10), ("nce", 50)):
-        (chosen / f"{name}.steps").write_text(f"{k}\n")
-        (chosen / f"{name}.sampler_args").write_text(f"--temperature 0.{k}\n")
+        sampler_config.write(chosen / f"{name}.yaml", {"steps": k, "temperature": 0.3}, {}, "")
     result = _recipe(tmp_path, "--stage", "9", "--python", str(python), "--chosen", str(chosen),
                      "--criteria", "delta nce fm_xpred", "--contest_criteria", "delta fm_xpred",
                      "--inference_steps", "0 1 4")
     assert result.returncode == 0, result.stdout + result.stderr
     call = (tmp_path / "contest_call").read_text()
     assert "--criteria delta fm_xpred --ks 1 2 4 10 " in call  # nce's K = 50 is not timed
-    assert call.rstrip().endswith("--chosen delta=2 fm_xpred=10 --sampler-args "
-                                  "delta=--temperature 0.2 fm_xpred=--temperature 0.10")
+    assert call.rstrip().endswith(f"--chosen delta=2 fm_xpred=10 --sampler-config "
+                                  f"delta={chosen}/delta.yaml fm_xpred={chosen}/fm_xpred.yaml")
 
 
 def test_a_failed_unit_shows_its_progress_bar_as_a_terminal_would(tmp_path: Path) -> None:

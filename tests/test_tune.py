@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tts_ebm import sampler_config
+from tts_ebm.controls import SynthesisControls
 from tts_ebm.errors import UserInputError
 
 _PATH = Path(__file__).resolve().parents[1] / "benchmarks" / "tune.py"
@@ -70,17 +72,17 @@ def test_equal_compute_steps_come_from_the_costs():
         tune.parse_costs("delta")
 
 
-def test_chosen_files_are_what_the_recipe_reads(tmp_path):
+def test_chosen_files_are_the_sampler_configs_the_recipe_reads(tmp_path):
     tune.write_chosen(tmp_path, {"delta": {"variant": "lr1e-3", "overrides": {"optim.lr": 0.001},
                                            "sampler": {"steps": 2, "temperature": 0.3,
                                                        "step_size": "1/K"}}})
     tune.write_chosen(tmp_path, {"fm": {"variant": "base", "overrides": {},
                                         "sampler": {"steps": 10}}})
-    read = {p.name: p.read_text() for p in tmp_path.iterdir() if p.suffix != ".json"}
-    assert read == {"delta.train_args": "optim.lr=0.001\n", "delta.steps": "2\n",
-                    "delta.sampler_args": "--step-size 1/K --temperature 0.3\n",
-                    "fm.train_args": "\n", "fm.steps": "10\n", "fm.sampler_args": "\n"}
-    assert set(json.loads((tmp_path / "chosen.json").read_text())) == {"delta", "fm"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["delta.yaml", "fm.yaml"]
+    delta, fm = (sampler_config.read(tmp_path / f"{n}.yaml") for n in ("delta", "fm"))
+    assert delta.sampler == SynthesisControls(steps=2, temperature=0.3, step_size="1/K")
+    assert delta.train_overrides() == ["optim.lr=0.001"] and delta.variant == "lr1e-3"
+    assert fm.sampler == SynthesisControls(steps=10) and fm.train_overrides() == []
 
 
 def test_whole_step_cost_leaves_out_start_up():
@@ -142,9 +144,9 @@ def test_a_tuning_run_trains_once_judges_every_point_and_resumes(tmp_path, monke
     assert calls.count("train") == 1 and calls.count("synthesize") == 7  # mu + 6 points
     assert calls.count("vocode") == 1
     chosen = tmp_path / "out" / "chosen"
-    assert (chosen / "delta.steps").read_text() == "4\n"  # K=10 lies outside the WER tie
-    assert (chosen / "delta.sampler_args").read_text() == "--temperature 0.3\n"
-    assert (chosen / "delta.train_args").read_text() == "optim.lr=0.001\n"
+    delta = sampler_config.read(chosen / "delta.yaml")
+    assert delta.sampler == SynthesisControls(steps=4, temperature=0.3)  # K=10: outside the tie
+    assert delta.train_overrides() == ["optim.lr=0.001"]
     text = (tmp_path / "out" / "TUNING.md").read_text()
     (line,) = [line for line in text.splitlines() if "**←**" in line]
     assert line.startswith("| lr1e-3 | steps=4, temperature=0.3 | 34.0 ± 5.0 | 3.10 ± 0.02 "

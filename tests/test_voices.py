@@ -6,34 +6,20 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import torch
 
 from tts_ebm import voices
 from tts_ebm.cli import main
 from tts_ebm.errors import UserInputError
-from tts_ebm.model import AcousticModel, ModelConfig
-from tts_ebm.text import SymbolTable
-from tts_ebm.training.checkpoint import load_for_inference, make_payload
-from tts_ebm.training.config import ExperimentConfig
+from tts_ebm.training.checkpoint import load_for_inference
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
 
-def _save_tiny(path: Path) -> Path:
-    config = ExperimentConfig.from_dict({"model": {"preset": "tiny"}})
-    symbols = SymbolTable.default()
-    model = AcousticModel(ModelConfig.from_dict(config.model), n_symbols=len(symbols))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({"tts_ebm": make_payload(config, symbols, [0.0] * 80, [1.0] * 80,
-                                        dict(model.state_dict()))}, path)
-    return path
-
-
 @pytest.fixture
-def shipped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def shipped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, save_tiny_checkpoint) -> Path:
     """A package folder with one shipped voice, `slt-demo`, and its model card."""
     folder = tmp_path / "package_voices"
-    _save_tiny(folder / "slt-demo" / voices.CHECKPOINT_NAME)
+    save_tiny_checkpoint(folder / "slt-demo" / voices.CHECKPOINT_NAME)
     (folder / "slt-demo" / voices.MODEL_CARD).write_text(
         "\n# slt-demo: festival slt, delta, 700 steps\n\nmore text\n", encoding="utf-8")
     (folder / "__pycache__").mkdir()  # a folder that is no voice
@@ -41,10 +27,10 @@ def shipped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return folder
 
 
-def _cache_voice(cache: Path, repo_id: str, name: str) -> Path:
+def _cache_voice(cache: Path, repo_id: str, name: str, save) -> Path:
     """A Hub cache snapshot as huggingface_hub lays it out, refs/main pointing at it."""
     repo = cache / f"models--{repo_id.replace('/', '--')}"
-    checkpoint = _save_tiny(repo / "snapshots" / COMMIT / name)
+    checkpoint = save(repo / "snapshots" / COMMIT / name)
     (repo / "snapshots" / COMMIT / voices.MODEL_CARD).write_text("# hub voice\n",
                                                                   encoding="utf-8")
     (repo / "refs").mkdir()
@@ -53,11 +39,11 @@ def _cache_voice(cache: Path, repo_id: str, name: str) -> Path:
 
 
 def test_a_path_a_shipped_name_and_a_cached_hub_spec_resolve(
-        shipped: Path, offline_hub: Path, tmp_path: Path) -> None:
-    own = _save_tiny(tmp_path / "mine.ckpt")
+        shipped: Path, offline_hub: Path, tmp_path: Path, save_tiny_checkpoint) -> None:
+    own = save_tiny_checkpoint(tmp_path / "mine.ckpt")
     assert voices.resolve(own) == own
     assert voices.resolve("slt-demo") == shipped / "slt-demo" / voices.CHECKPOINT_NAME
-    cached = _cache_voice(offline_hub, "someone/voices", "slt/voice.ckpt")
+    cached = _cache_voice(offline_hub, "someone/voices", "slt/voice.ckpt", save_tiny_checkpoint)
     assert voices.resolve("hf:someone/voices/slt/voice.ckpt").resolve() == cached.resolve()
     assert voices.resolve(f"hf:someone/voices/slt/voice.ckpt@{COMMIT}").resolve() == \
         cached.resolve()
@@ -77,8 +63,9 @@ def test_what_cannot_be_resolved_says_what_was_tried(shipped: Path, offline_hub:
 
 
 def test_voices_lists_shipped_then_cached_with_their_headlines(
-        shipped: Path, offline_hub: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    _cache_voice(offline_hub, "someone/voices", "slt/voice.ckpt")
+        shipped: Path, offline_hub: Path, capsys: pytest.CaptureFixture[str],
+        save_tiny_checkpoint) -> None:
+    _cache_voice(offline_hub, "someone/voices", "slt/voice.ckpt", save_tiny_checkpoint)
     listed = voices.listed()
     assert [(v.spec, v.headline) for v in listed] == [
         ("slt-demo", "slt-demo: festival slt, delta, 700 steps"),

@@ -132,6 +132,13 @@ class SynthesisControls:
     def from_args(cls, args: argparse.Namespace) -> SynthesisControls:
         return cls(**{f.name: getattr(args, f.name) for f in dataclasses.fields(cls)})
 
+    def overridden_by(self, other: SynthesisControls) -> SynthesisControls:
+        """These controls with every field `other` sets away from its default taken from `other`
+        (a sampler config's settings under the command line's flags)."""
+        changed = {f.name: getattr(other, f.name) for f in dataclasses.fields(self)
+                   if getattr(other, f.name) != f.default}
+        return dataclasses.replace(self, **changed)
+
     def prosody(self) -> VarianceControls:
         """The pitch controls, as the acoustic model takes them."""
         return VarianceControls(self.pitch_shift, self.pitch_range)

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tts_ebm import controls
+from tts_ebm import controls, sampler_config
 from tts_ebm.errors import UserInputError
 from tts_ebm.io import atomic_path, atomic_write_text
 
@@ -45,6 +45,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="hf:OWNER/REPO/FILE[@REV], pkg:PACKAGE/PATH, hifigan-lj, "
                              "hifigan-universal, a checkpoint path, or griffin-lim (default: "
                              "pretrained HiFi-GAN from the Hub, hifigan-lj if unreachable)")
+    parser.add_argument("--sampler-config", type=Path, default=None,
+                        help="YAML of sampler settings (its `sampler:` mapping, e.g. one chosen "
+                             "on a tune set: egs/mini_bench/conf/chosen/*.yaml); the flags below "
+                             "that differ from their defaults override it")
     controls.add_arguments(parser)
     parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: cuda if present)")
     parser.add_argument("--save-mel", action="store_true",
@@ -125,6 +129,8 @@ def run(args: argparse.Namespace) -> int:
         raise UserInputError(f"--out {args.out} exists and is not a folder")
 
     chosen = controls.SynthesisControls.from_args(args)  # bad values fail before any work
+    if args.sampler_config is not None:
+        chosen = sampler_config.read(args.sampler_config).sampler.overridden_by(chosen)
     synth = Synthesizer(args.checkpoint, vocoder=args.vocoder, device=args.device)
     sampler = synth.build_sampler(chosen)
     for number, (utt_id, text) in enumerate(items, start=1):
