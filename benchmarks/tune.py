@@ -47,6 +47,7 @@ from pathlib import Path
 import yaml
 
 from tts_ebm import sampler_config
+from tts_ebm.controls import SynthesisControls
 from tts_ebm.errors import UserInputError
 from tts_ebm.evaluation.metric_table import pick
 from tts_ebm.evaluation.report import JUDGES, VERSUS_MU
@@ -54,8 +55,6 @@ from tts_ebm.statistics import paired_difference
 
 COLUMNS = pick("wer", "dnsmos_p808", "distill_mos", "mel_fd", "roughness_ratio")
 WER = COLUMNS[0]  # the rule's metrics: WER first, then the two MOS judges (JUDGES) together
-SAMPLER_FLAGS = {"steps": "--steps", "temperature": "--temperature",
-                 "step_size": "--step-size", "sampler": "--sampler"}
 RULE = ("among the K > 0 settings of a system, those whose WER lies within the 95 % half-width "
         "of the lowest WER tie; of them the highest mean of the two MOS judges, DNSMOS P.808 and "
         "Distill-MOS, is chosen (equal weight: both predict a 1-5 MOS, and neither alone is "
@@ -81,17 +80,20 @@ def run_once(folder: Path, action) -> None:
 def sampler_points(grid: dict | list[dict]) -> list[dict]:
     """Every combination of the grid's option lists, e.g. {steps: [1, 2], temperature: [0.3]};
     a list of such grids gives their union in order, without repeats (a grid need not be a
-    full product: [{steps: [4, 10], temperature: 0.5}, {steps: 10, temperature: 0}])."""
+    full product: [{steps: [4, 10], temperature: 0.5}, {steps: 10, temperature: 0}]).
+    Every point is checked as the synthesis will check it (SynthesisControls), before anything
+    trains."""
     points: list[dict] = []
     for part in grid if isinstance(grid, list) else [grid]:
-        unknown = set(part) - set(SAMPLER_FLAGS)
-        if unknown:
-            raise UserInputError(f"unknown sampler option(s) {sorted(unknown)} in the grid "
-                                 f"(known: {sorted(SAMPLER_FLAGS)})")
         keys = sorted(part)
         values = [v if isinstance(v, list) else [v] for v in (part[k] for k in keys)]
         points += [p for combo in itertools.product(*values)
                    if (p := dict(zip(keys, combo))) not in points]
+    for point in points:
+        try:
+            SynthesisControls.from_mapping(point)
+        except UserInputError as error:
+            raise UserInputError(f"sampler grid point {point}: {error}") from None
     return points
 
 
@@ -218,7 +220,8 @@ class Tuner:
             mu = self.judge(checkpoint, base / "K0", ["--steps", "0", "--temperature", "0"])
             rows.append(row(variant, {"steps": 0, "temperature": 0}, mu, overrides))
             for point in sampler_points(spec.get("sampler") or {}):
-                options = [a for k, v in point.items() for a in (SAMPLER_FLAGS[k], str(v))]
+                options = [a for k, v in point.items()
+                           for a in ("--" + k.replace("_", "-"), str(v))]  # controls' flags
                 metrics = self.judge(checkpoint, base / setting_name(point), options)
                 rows.append(row(variant, point, metrics, overrides))
                 rows[-1]["vs_mu"] = {

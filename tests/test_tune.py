@@ -54,8 +54,10 @@ def test_sampler_grid_points_and_their_folder_names():
     assert points == [{"step_size": "1/K", "steps": 2, "temperature": 0.3},
                       {"step_size": "1/K", "steps": 4, "temperature": 0.3}]
     assert tune.setting_name(points[0]) == "K2_step_size1-K_temperature0.3"
-    with pytest.raises(UserInputError, match="lr"):
+    with pytest.raises(UserInputError, match="unknown synthesis control.*lr"):
         tune.sampler_points({"steps": [2], "lr": [1e-3]})
+    with pytest.raises(UserInputError, match="grid point .*temperature"):
+        tune.sampler_points({"steps": [2], "temperature": [0.3, -1]})
     union = tune.sampler_points([{"steps": [4, 10], "temperature": 0.5},
                                  {"steps": 10, "temperature": [0, 0.5]}])
     assert union == [{"steps": 4, "temperature": 0.5}, {"steps": 10, "temperature": 0.5},
