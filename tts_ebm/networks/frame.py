@@ -88,8 +88,9 @@ class TimeEmbedding(nn.Module):
 
 
 def _halve_mask(mask: Tensor) -> Tensor:
-    """(B, 1, T) with T even -> (B, 1, T/2): a coarse frame is valid if either frame is."""
-    return F.max_pool1d(mask, 2)
+    """(B, 1, T) with T even -> (B, 1, T/2): a coarse frame is valid if either frame is.
+    (A max over pairs, not max_pool1d, whose shape rule torch.export cannot keep symbolic.)"""
+    return mask.unflatten(-1, (-1, 2)).amax(-1)
 
 
 class FrameNetwork(nn.Module):
