@@ -15,6 +15,7 @@ import pytest
 import torch
 
 from tts_ebm import criteria, samplers
+from tts_ebm.cli import main
 from tts_ebm.errors import UserInputError
 from tts_ebm.export.onnx_export import export_steps, export_voice
 from tts_ebm.model import AcousticModel, ModelConfig
@@ -165,10 +166,23 @@ print(len(wav))
 
 
 def test_runtime_synthesises_without_torch(tmp_path: Path) -> None:
-    """The whole voice, HiFi-GAN included, in a process where torch cannot be imported."""
+    """The whole voice, exported by the CLI with the packaged HiFi-GAN, in a process where
+    torch cannot be imported."""
     checkpoint = _checkpoint(tmp_path / "tiny.ckpt", "energy", "gd")
-    export_voice(checkpoint, 1, tmp_path / "voice", vocoder="hifigan-lj")
+    assert main(["export-onnx", "--checkpoint", str(checkpoint), "--steps", "1",
+                 "--vocoder", "hifigan-lj", "--out", str(tmp_path / "voice")]) == 0
+    assert {p.name for p in (tmp_path / "voice").iterdir()} == {
+        "prior.onnx", "steps.onnx", "vocoder.onnx", "voice.json"}
     done = subprocess.run([sys.executable, "-c", NO_TORCH, str(tmp_path / "voice")],
                           check=False, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert int(done.stdout.split()[-1]) > 0
+
+
+def test_cli_refuses_bad_input_without_a_traceback(tmp_path: Path, capsys) -> None:
+    base = ["export-onnx", "--out", str(tmp_path / "out")]
+    assert main([*base, "--checkpoint", str(tmp_path / "missing.ckpt"), "--steps", "1"]) == 2
+    assert "missing.ckpt" in capsys.readouterr().err
+    assert main([*base, "--checkpoint", str(tmp_path / "missing.ckpt"), "--steps", "-1"]) == 2
+    assert "--steps must be >= 0" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

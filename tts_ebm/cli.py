@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "analyze-listening-test": ("analyze_listening_test", "MOS / MUSHRA statistics from results"),
     "samples-page": ("samples_page", "static HTML page of every system's audio and mels"),
     "serve": ("serve", "local web page: synthesise and watch the energy fall step by step"),
+    "export-onnx": ("export_onnx", "export a checkpoint and HiFi-GAN to ONNX (runs without torch)"),
     "voices": ("voices", "list the voices --checkpoint can name (shipped and Hub-cached)"),
 }
 
