@@ -49,7 +49,7 @@ def export_onnx(module: nn.Module, args: tuple[Tensor, ...], dynamic_shapes: Any
         table = {**core_aten_decompositions(),
                  aten.convolution_backward.default: _convolution_input_grad}
         module = make_fx(module, tracing_mode="symbolic", decomposition_table=table,
-                         _allow_non_fake_inputs=True)(*args)
+                         _allow_non_fake_inputs=True)(*args).eval()  # a plain graph
     program = torch.onnx.export(module, args, dynamic_shapes=dynamic_shapes, dynamo=True,
                                 input_names=input_names, output_names=output_names,
                                 optimize=True, verbose=False)
