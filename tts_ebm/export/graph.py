@@ -1,21 +1,18 @@
-"""The acoustic model as one exportable forward: token ids and start noise to a raw log-mel.
+"""The acoustic model as two exportable forwards, written as plain modules for torch.export.
 
-`AcousticGraph` is what `acoustic.onnx` computes, written as a plain module so that
-`torch.export` can trace it: the text encoder, durations, μ (with the pitch/energy variance
-adaptor when the model has one), then the checkpoint's sampler unrolled for a fixed K (each
-step's field value, ∇ₓE for an energy, is traced into the graph), and the mel statistics.
-It follows `AcousticModel.generate` and `Sampler.__call__` for one utterance (batch 1, no
-padding), so that a given noise gives the mel PyTorch gives.
+`PriorGraph` (prior.onnx) is `AcousticModel.generate` up to the sampler: the text encoder,
+durations and μ (with the pitch/energy variance adaptor when the model has one). `StepsGraph`
+(steps.onnx) is `Sampler.__call__` unrolled for a fixed K from μ + τ·noise (each step's field
+value, ∇ₓE for an energy, is traced into the graph), then the mel statistics. Both are for one
+utterance (batch 1), so that a given noise gives the mel PyTorch gives.
 
-Noise: the frame count T depends on the predicted durations, so the graph takes noise of any
-length ≥ T and uses its first T frames. A caller that draws noise frame by frame (frame-major)
-gets, for one seed, the same first T frames whatever length it draws, so results depend on
-the seed alone; `max_frames` gives the length that always suffices.
+Why the split at μ: the frame count T is data-dependent (the durations); inside one graph it
+is a symbol torch.export cannot carry through the frame network's down-sampling. As the input
+length of `StepsGraph` it is an ordinary dynamic dimension, and the caller draws the noise once
+T is known (tts_ebm/export/onnx_export.py).
 """
 
 from __future__ import annotations
-
-import math
 
 import torch
 from torch import Tensor, nn
@@ -24,13 +21,6 @@ from tts_ebm.errors import UserInputError
 from tts_ebm.model.acoustic import MAX_TOKEN_FRAMES, AcousticModel
 from tts_ebm.model.alignment import path_from_durations
 from tts_ebm.samplers import Sampler
-
-EXPORTABLE_FIELDS = ("energy", "timed_energy", "velocity", "x_prediction")
-
-
-def max_frames(n_tokens: int, length_scale: float) -> int:
-    """The most frames `n_tokens` tokens can ask for: every duration at its cap."""
-    return n_tokens * math.ceil(MAX_TOKEN_FRAMES * length_scale)
 
 
 def check_exportable(sampler: Sampler, sampler_name: str) -> None:
@@ -75,8 +65,8 @@ class PriorGraph(nn.Module):
 class StepsGraph(nn.Module):
     """(μ (1, n_mels, T), noise (1, n_mels, T), mask (1, 1, T), temperature ()) -> raw log-mel
     (1, n_mels, T): K unrolled sampler steps from μ + τ·noise. T must be a multiple of
-    2^frame_levels (`padded_frames`): the frame network's own padding is a branch on T that
-    export cannot keep, so callers pad μ and noise with zeros and mask the padding."""
+    2^frame_levels: the frame network's own padding is a branch on T that export cannot keep,
+    so callers pad μ and noise with zero frames and mask them out, as that padding does."""
 
     def __init__(self, model: AcousticModel, sampler: Sampler, mel_mean: Tensor,
                  mel_std: Tensor) -> None:
