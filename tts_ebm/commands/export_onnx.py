@@ -1,4 +1,4 @@
-"""Export a checkpoint and a HiFi-GAN to ONNX: a voice folder that runs without torch.
+r"""Export a checkpoint and a HiFi-GAN to ONNX: a voice folder that runs without torch.
 
   tts-ebm export-onnx --checkpoint exp/delta/train/checkpoints/last.ckpt --steps 2 \
       --vocoder hifigan-lj --out voices/delta_K2
@@ -28,8 +28,9 @@ from tts_ebm.errors import UserInputError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--checkpoint", type=Path, required=True,
-                        help="a training checkpoint (.ckpt) to export")
+    parser.add_argument("--checkpoint", required=True,
+                        help="a trained .ckpt file, a shipped voice's name or "
+                             "hf:OWNER/REPO/FILE[@REVISION], as for `tts-ebm synthesize`")
     parser.add_argument("--steps", type=int, required=True,
                         help="K: sampler steps unrolled into the graph (0 = μ + τ·noise itself)")
     parser.add_argument("--vocoder", default="hifigan-lj",

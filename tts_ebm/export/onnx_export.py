@@ -42,7 +42,8 @@ MAX_DIM = 1 << 20
 def export_voice(checkpoint: str | Path, steps: int, out_dir: str | Path,
                  vocoder: str | None = "hifigan-lj") -> Path:
     """Write the voice folder `out_dir` (see the module docstring) for `steps` sampler steps of
-    the checkpoint's sampler; `vocoder` None skips vocoder.onnx. Returns voice.json's path."""
+    the checkpoint's sampler; `checkpoint` is what `load_for_inference` takes (a path, a
+    shipped voice's name, hf:...); `vocoder` None skips vocoder.onnx. Returns voice.json."""
     bundle = load_for_inference(checkpoint, device="cpu")
     config = bundle.config.sampler
     sampler = samplers.build(config.name, **{**config.options, "steps": steps})

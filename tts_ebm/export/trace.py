@@ -18,6 +18,8 @@ from torch import Tensor, nn
 from torch._decomp import core_aten_decompositions
 from torch.fx.experimental.proxy_tensor import make_fx
 
+from tts_ebm.io import atomic_path
+
 aten = torch.ops.aten
 
 
@@ -54,5 +56,6 @@ def export_onnx(module: nn.Module, args: tuple[Tensor, ...], dynamic_shapes: Any
                                 input_names=input_names, output_names=output_names,
                                 optimize=True, verbose=False)
     path = Path(path)
-    program.save(str(path))
+    with atomic_path(path) as tmp:
+        program.save(str(tmp))
     return path
