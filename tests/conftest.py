@@ -118,24 +118,48 @@ def spy_on_voice(monkeypatch: pytest.MonkeyPatch) -> Callable[[str], list[str]]:
     return spy
 
 
-@pytest.fixture
-def save_tiny_checkpoint() -> Callable[[Path], Path]:
-    """save_tiny_checkpoint(path) -> path: an untrained `tiny` tts-ebm checkpoint written there
-    (what synthesis and the voice and sampler-config paths need, without training)."""
+@pytest.fixture(scope="session")
+def tiny_checkpoint() -> Callable[..., Path]:
+    """tiny_checkpoint(path, texts=..., model=..., sampler=..., lr=...) -> path: a `tiny` model
+    (model: options over the preset) trained two steps of delta on random mels of `texts`, so
+    that no layer is left at its zero init, saved as a tts-ebm checkpoint at `path`."""
     import torch
 
+    from tts_ebm import criteria
     from tts_ebm.model import AcousticModel, ModelConfig
-    from tts_ebm.text import SymbolTable
+    from tts_ebm.text import SymbolTable, text_to_ids
     from tts_ebm.training.checkpoint import make_payload
     from tts_ebm.training.config import ExperimentConfig
 
-    def save(path: Path) -> Path:
-        config = ExperimentConfig.from_dict({"model": {"preset": "tiny"}})
-        symbols = SymbolTable.default()
-        model = AcousticModel(ModelConfig.from_dict(config.model), n_symbols=len(symbols))
+    def make(path: Path, texts: tuple[str, ...] = ("Hello there.",), model: dict | None = None,
+             sampler: dict | None = None, lr: float = 1e-3) -> Path:
+        torch.manual_seed(0)
+        config = ExperimentConfig.from_dict({
+            "model": {"preset": "tiny", **(model or {})}, "criterion": {"name": "delta"},
+            "sampler": sampler or {"name": "gd", "options": {"steps": 2, "temperature": 0.5}},
+        })
+        table = SymbolTable.default()
+        acoustic = AcousticModel(ModelConfig.from_dict(config.model), n_symbols=len(table))
+        ids = [text_to_ids(text, table) for text in texts]
+        tokens = torch.zeros(len(ids), max(map(len, ids)), dtype=torch.long)
+        for i, row in enumerate(ids):
+            tokens[i, : len(row)] = torch.tensor(row)
+        token_lengths = torch.tensor([len(row) for row in ids])
+        mel_lengths = token_lengths * 3
+        frames = int(mel_lengths.max())
+        mels = torch.randn(len(ids), 80, frames)
+        pitched = config.model.get("variance_level", "none") != "none"
+        log_f0 = 5.0 + 0.1 * torch.randn(len(ids), frames) if pitched else None
+        optimizer = torch.optim.Adam(acoustic.parameters(), lr=lr)
+        for _ in range(2):
+            loss, _ = acoustic.training_step_losses(tokens, token_lengths, mels, mel_lengths,
+                                                    criteria.build("delta"), log_f0=log_f0)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        payload = make_payload(config, table, [-5.0] * 80, [2.0] * 80, acoustic.state_dict())
         path.parent.mkdir(parents=True, exist_ok=True)
-        torch.save({"tts_ebm": make_payload(config, symbols, [0.0] * 80, [1.0] * 80,
-                                            dict(model.state_dict()))}, path)
+        torch.save({"tts_ebm": payload, "state_dict": {}}, path)
         return path
 
-    return save
+    return make

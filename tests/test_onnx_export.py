@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import torch
 
-from tts_ebm import criteria, samplers
+from tts_ebm import samplers
 from tts_ebm.cli import main
 from tts_ebm.errors import UserInputError
 from tts_ebm.export.onnx_export import export_steps, export_voice
@@ -34,47 +34,24 @@ TOLERANCE = 1e-3  # max abs difference in raw log-mel
 KS = (0, 1, 2)
 
 
-def _checkpoint(path: Path, field: str, sampler: str) -> Path:
+def _pitched(tiny_checkpoint, path: Path, field: str, sampler: str) -> Path:
     """A tiny model with a prior decoder, a U-Net frame network and a frame-level pitch/energy
-    adaptor, trained two steps on random mels so that no layer is at its zero init."""
-    torch.manual_seed(0)
-    config = ExperimentConfig.from_dict({
-        "model": {"preset": "tiny", "field": field, "variance_level": "frame"},
-        "criterion": {"name": "delta"},
-        "sampler": {"name": sampler, "options": {"steps": 2, "temperature": 0.7}},
-    })
-    table = SymbolTable.default()
-    model = AcousticModel(ModelConfig.from_dict(config.model), n_symbols=len(table))
-    ids = [text_to_ids(text, table) for text in (ONE_WORD, "Glue the sheet to it.")]
-    tokens = torch.zeros(len(ids), max(map(len, ids)), dtype=torch.long)
-    for i, row in enumerate(ids):
-        tokens[i, : len(row)] = torch.tensor(row)
-    token_lengths = torch.tensor([len(row) for row in ids])
-    mel_lengths = token_lengths * 3
-    mels = torch.randn(len(ids), 80, int(mel_lengths.max()))
-    log_f0 = torch.full((len(ids), int(mel_lengths.max())), 5.0) + 0.1 * torch.randn(
-        len(ids), int(mel_lengths.max()))
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
-    for _ in range(2):
-        loss, _ = model.training_step_losses(tokens, token_lengths, mels, mel_lengths,
-                                             criteria.build("delta"), log_f0=log_f0)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    payload = make_payload(config, table, [-5.0] * 80, [2.0] * 80, model.state_dict())
-    torch.save({"tts_ebm": payload, "state_dict": {}}, path)
-    return path
+    adaptor (the `tiny_checkpoint` fixture's two training steps)."""
+    return tiny_checkpoint(path, (ONE_WORD, "Glue the sheet to it."),
+                           model={"field": field, "variance_level": "frame"},
+                           sampler={"name": sampler, "options": {"steps": 2, "temperature": 0.7}},
+                           lr=1e-2)
 
 
 @pytest.fixture(scope="module", params=[("energy", "gd"), ("velocity", "euler")],
                 ids=["energy-gd", "velocity-euler"])
-def voices(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-           ) -> tuple[Path, dict[int, Path]]:
+def voices(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+           tiny_checkpoint) -> tuple[Path, dict[int, Path]]:
     """(checkpoint, {K: voice folder}): the whole export at K = 2, steps.onnx alone for the
     other K (prior.onnx and voice.json do not depend on K)."""
     field, sampler = request.param
     root = tmp_path_factory.mktemp(field)
-    checkpoint = _checkpoint(root / "tiny.ckpt", field, sampler)
+    checkpoint = _pitched(tiny_checkpoint, root / "tiny.ckpt", field, sampler)
     folders = {2: root / "K2"}
     export_voice(checkpoint, 2, folders[2], vocoder=None)
     bundle = load_for_inference(checkpoint)
@@ -165,10 +142,10 @@ print(len(wav))
 """
 
 
-def test_runtime_synthesises_without_torch(tmp_path: Path) -> None:
+def test_runtime_synthesises_without_torch(tmp_path: Path, tiny_checkpoint) -> None:
     """The whole voice, exported by the CLI with the packaged HiFi-GAN, in a process where
     torch cannot be imported."""
-    checkpoint = _checkpoint(tmp_path / "tiny.ckpt", "energy", "gd")
+    checkpoint = _pitched(tiny_checkpoint, tmp_path / "tiny.ckpt", "energy", "gd")
     assert main(["export-onnx", "--checkpoint", str(checkpoint), "--steps", "1",
                  "--vocoder", "hifigan-lj", "--out", str(tmp_path / "voice")]) == 0
     assert {p.name for p in (tmp_path / "voice").iterdir()} == {

@@ -53,8 +53,8 @@ def test_flags_away_from_their_defaults_override_the_file() -> None:
     assert chosen.overridden_by(SynthesisControls()) == chosen
 
 
-def test_synthesize_applies_the_sampler_config(tmp_path: Path, save_tiny_checkpoint) -> None:
-    checkpoint = save_tiny_checkpoint(tmp_path / "tiny.ckpt")
+def test_synthesize_applies_the_sampler_config(tmp_path: Path, tiny_checkpoint) -> None:
+    checkpoint = tiny_checkpoint(tmp_path / "tiny.ckpt")
     config = tmp_path / "chosen.yaml"
     sampler_config.write(config, {"steps": 3, "temperature": 0}, {}, "base")
     texts = tmp_path / "texts.txt"

@@ -14,12 +14,12 @@ import soundfile as sf
 import torch
 
 import vocoder
-from tts_ebm import Synthesizer, criteria, synthesize
+from tts_ebm import Synthesizer, synthesize
 from tts_ebm.cli import main
 from tts_ebm.errors import UserInputError
 from tts_ebm.model import AcousticModel, ModelConfig
 from tts_ebm.synthesis import PAUSE_SECONDS
-from tts_ebm.text import SymbolTable, text_to_ids
+from tts_ebm.text import SymbolTable
 from tts_ebm.training.checkpoint import make_payload
 from tts_ebm.training.config import ExperimentConfig
 from vocoder.hifigan import Generator, HiFiGANConfig, HiFiGANVocoder
@@ -36,33 +36,9 @@ def offline_hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def checkpoint(tmp_path_factory: pytest.TempPathFactory, tiny_checkpoint) -> Path:
     """A tiny model trained for a few steps on random mels, saved in the checkpoint format."""
-    torch.manual_seed(0)
-    config = ExperimentConfig.from_dict({
-        "model": {"preset": "tiny"}, "criterion": {"name": "delta"},
-        "sampler": {"name": "gd", "options": {"steps": 2, "temperature": 0.5}},
-    })
-    table = SymbolTable.default()
-    model = AcousticModel(ModelConfig.from_dict(config.model), n_symbols=len(table))
-    ids = [text_to_ids(text, table) for text in TEXTS]
-    tokens = torch.zeros(len(ids), max(map(len, ids)), dtype=torch.long)
-    for i, row in enumerate(ids):
-        tokens[i, : len(row)] = torch.tensor(row)
-    token_lengths = torch.tensor([len(row) for row in ids])
-    mel_lengths = token_lengths * 3
-    mels = torch.randn(len(ids), 80, int(mel_lengths.max()))
-    criterion = criteria.build("delta")
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-    for _ in range(2):
-        loss, _ = model.training_step_losses(tokens, token_lengths, mels, mel_lengths, criterion)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    payload = make_payload(config, table, [-5.0] * 80, [2.0] * 80, model.state_dict())
-    path = tmp_path_factory.mktemp("ckpt") / "last.ckpt"
-    torch.save({"tts_ebm": payload, "state_dict": {}}, path)
-    return path
+    return tiny_checkpoint(tmp_path_factory.mktemp("ckpt") / "last.ckpt", TEXTS)
 
 
 @pytest.fixture(scope="module")

@@ -16,10 +16,10 @@ COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
 
 @pytest.fixture
-def shipped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, save_tiny_checkpoint) -> Path:
+def shipped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tiny_checkpoint) -> Path:
     """A package folder with one shipped voice, `slt-demo`, and its model card."""
     folder = tmp_path / "package_voices"
-    save_tiny_checkpoint(folder / "slt-demo" / voices.CHECKPOINT_NAME)
+    tiny_checkpoint(folder / "slt-demo" / voices.CHECKPOINT_NAME)
     (folder / "slt-demo" / voices.MODEL_CARD).write_text(
         "\n# slt-demo: festival slt, delta, 700 steps\n\nmore text\n", encoding="utf-8")
     (folder / "__pycache__").mkdir()  # a folder that is no voice
@@ -39,11 +39,11 @@ def _cache_voice(cache: Path, repo_id: str, name: str, save) -> Path:
 
 
 def test_a_path_a_shipped_name_and_a_cached_hub_spec_resolve(
-        shipped: Path, offline_hub: Path, tmp_path: Path, save_tiny_checkpoint) -> None:
-    own = save_tiny_checkpoint(tmp_path / "mine.ckpt")
+        shipped: Path, offline_hub: Path, tmp_path: Path, tiny_checkpoint) -> None:
+    own = tiny_checkpoint(tmp_path / "mine.ckpt")
     assert voices.resolve(own) == own
     assert voices.resolve("slt-demo") == shipped / "slt-demo" / voices.CHECKPOINT_NAME
-    cached = _cache_voice(offline_hub, "someone/voices", "slt/voice.ckpt", save_tiny_checkpoint)
+    cached = _cache_voice(offline_hub, "someone/voices", "slt/voice.ckpt", tiny_checkpoint)
     assert voices.resolve("hf:someone/voices/slt/voice.ckpt").resolve() == cached.resolve()
     assert voices.resolve(f"hf:someone/voices/slt/voice.ckpt@{COMMIT}").resolve() == \
         cached.resolve()
@@ -64,8 +64,8 @@ def test_what_cannot_be_resolved_says_what_was_tried(shipped: Path, offline_hub:
 
 def test_voices_lists_shipped_then_cached_with_their_headlines(
         shipped: Path, offline_hub: Path, capsys: pytest.CaptureFixture[str],
-        save_tiny_checkpoint) -> None:
-    _cache_voice(offline_hub, "someone/voices", "slt/voice.ckpt", save_tiny_checkpoint)
+        tiny_checkpoint) -> None:
+    _cache_voice(offline_hub, "someone/voices", "slt/voice.ckpt", tiny_checkpoint)
     listed = voices.listed()
     assert [(v.spec, v.headline) for v in listed] == [
         ("slt-demo", "slt-demo: festival slt, delta, 700 steps"),
