@@ -136,6 +136,12 @@ wav = voice.synthesize("Hello there. How are you?", seed=0)
 again = voice.synthesize("Hello there. How are you?", seed=0)
 assert wav.dtype.name == "float32" and len(wav) > 0 and (wav == again).all()
 assert len(wav) % voice.hop_length == 0 and abs(wav).max() <= 1.0
+from tts_ebm.cli import main  # the command line's ONNX path, in the same torch-free process
+out = sys.argv[2]
+assert main(["synthesize", "--onnx", sys.argv[1], "--text", "Hello there.", "--seed", "0",
+             "--out", out + "/hello.wav"]) == 0
+assert main(["synthesize", "--onnx", sys.argv[1], "--text", "Hi.", "--steps", "2",
+             "--out", out + "/no.wav"]) == 2  # exported with K = 1: refused, nothing written
 assert not any(name == "torch" or name.startswith("torch.") for name in sys.modules
                if sys.modules[name] is not None)
 print(len(wav))
@@ -150,10 +156,13 @@ def test_runtime_synthesises_without_torch(tmp_path: Path, tiny_checkpoint) -> N
                  "--vocoder", "hifigan-lj", "--out", str(tmp_path / "voice")]) == 0
     assert {p.name for p in (tmp_path / "voice").iterdir()} == {
         "prior.onnx", "steps.onnx", "vocoder.onnx", "voice.json"}
-    done = subprocess.run([sys.executable, "-c", NO_TORCH, str(tmp_path / "voice")],
-                          check=False, capture_output=True, text=True, timeout=300)
+    done = subprocess.run([sys.executable, "-c", NO_TORCH, str(tmp_path / "voice"),
+                           str(tmp_path)], check=False, capture_output=True, text=True,
+                          timeout=300)
     assert done.returncode == 0, done.stderr
     assert int(done.stdout.split()[-1]) > 0
+    assert "exported with K = 1; export it again with --steps 2" in done.stderr
+    assert (tmp_path / "hello.wav").stat().st_size > 1000 and not (tmp_path / "no.wav").exists()
 
 
 def test_cli_refuses_bad_input_without_a_traceback(tmp_path: Path, capsys) -> None:

@@ -15,7 +15,8 @@ import torch
 from tts_ebm import synthesis
 from tts_ebm.controls import SynthesisControls
 from tts_ebm.errors import UserInputError
-from tts_ebm.synthesis import Synthesizer, write_wav
+from tts_ebm.io import write_wav
+from tts_ebm.synthesis import Synthesizer
 from tts_ebm.text import SymbolTable
 
 SILENCE = math.log(1e-5)

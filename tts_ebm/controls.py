@@ -13,10 +13,12 @@ import argparse
 import dataclasses
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tts_ebm.errors import UserInputError
-from tts_ebm.model.variance import VarianceControls
+
+if TYPE_CHECKING:
+    from tts_ebm.model.variance import VarianceControls
 
 MAX_SEED = 2**63 - 1
 MAX_PITCH_SHIFT = 12.0  # semitones: an octave either way
@@ -87,14 +89,15 @@ class SynthesisControls:
 
     def __post_init__(self) -> None:
         """Normalise types (form and CLI values arrive as strings) and check every value."""
-        from tts_ebm import samplers
-
         def put(name: str, value: Any) -> None:
             object.__setattr__(self, name, value)
 
-        if self.sampler is not None and self.sampler not in samplers.names():
-            raise UserInputError(f"unknown sampler {self.sampler!r}; choose one of "
-                                 f"{', '.join(samplers.names())}")
+        if self.sampler is not None:
+            from tts_ebm import samplers  # only when one is named: the ONNX path has no torch
+
+            if self.sampler not in samplers.names():
+                raise UserInputError(f"unknown sampler {self.sampler!r}; choose one of "
+                                     f"{', '.join(samplers.names())}")
         if self.steps is not None:
             put("steps", _number(self.steps, "K (steps)", int, 0))
         if self.step_size is not None:
@@ -141,6 +144,8 @@ class SynthesisControls:
 
     def prosody(self) -> VarianceControls:
         """The pitch controls, as the acoustic model takes them."""
+        from tts_ebm.model.variance import VarianceControls  # here: this module needs no torch
+
         return VarianceControls(self.pitch_shift, self.pitch_range)
 
     def sampler_options(self) -> dict[str, Any]:

@@ -13,6 +13,9 @@ import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
+import soundfile as sf
+
 
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
@@ -38,3 +41,10 @@ def atomic_write_text(path: str | Path, text: str) -> None:
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
 
+
+def write_wav(path: str | Path, waveform: np.ndarray, sample_rate: int) -> Path:
+    """16-bit PCM WAV written atomically: never a half-written file."""
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        sf.write(tmp, np.clip(waveform, -1.0, 1.0), sample_rate, subtype="PCM_16", format="WAV")
+    return path

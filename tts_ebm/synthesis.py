@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import soundfile as sf
 import torch
 
 import vocoder as vocoders
@@ -23,7 +22,7 @@ from data_prep.features import MEL
 from tts_ebm import samplers
 from tts_ebm.controls import SynthesisControls
 from tts_ebm.errors import UserInputError
-from tts_ebm.io import atomic_path
+from tts_ebm.io import write_wav
 from tts_ebm.model.acoustic import GenerateOutput
 from tts_ebm.model.variance import AS_PREDICTED, VarianceControls
 from tts_ebm.text import split_sentences, text_to_ids
@@ -68,14 +67,6 @@ class Utterance:
     @property
     def seconds(self) -> float:
         return len(self.waveform) / self.sample_rate
-
-
-def write_wav(path: str | Path, waveform: np.ndarray, sample_rate: int) -> Path:
-    """16-bit PCM WAV written atomically (tts_ebm.io): never a half-written file."""
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        sf.write(tmp, np.clip(waveform, -1.0, 1.0), sample_rate, subtype="PCM_16", format="WAV")
-    return path
 
 
 class Synthesizer:

@@ -24,17 +24,22 @@ import numpy as np
 
 from tts_ebm import controls, sampler_config
 from tts_ebm.errors import UserInputError
-from tts_ebm.io import atomic_path, atomic_write_text
+from tts_ebm.io import atomic_path, atomic_write_text, write_wav
 
 UTTERANCES_PER_BATCH = 8
 _ID = re.compile(r"^[\w.-]+$")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--checkpoint", required=True,
-                        help="a trained .ckpt file, a shipped voice's name or "
-                             "hf:OWNER/REPO/FILE[@REVISION] (downloaded once, then cached); "
-                             "`tts-ebm voices` lists them")
+    model = parser.add_mutually_exclusive_group(required=True)
+    model.add_argument("--checkpoint",
+                       help="a trained .ckpt file, a shipped voice's name or "
+                            "hf:OWNER/REPO/FILE[@REVISION] (downloaded once, then cached); "
+                            "`tts-ebm voices` lists them")
+    model.add_argument("--onnx", type=Path,
+                       help="a voice folder from `tts-ebm export-onnx`, run with onnxruntime "
+                            "alone (no torch); its K and sampler are fixed at export, so only "
+                            "--temperature, --length-scale and --seed apply")
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--text", help="text to speak (long text is split into sentences)")
     source.add_argument("--text-file", type=Path, help="one utterance per line (`[id|]text`)")
@@ -115,8 +120,6 @@ class _TimedVocoder:
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from tts_ebm.synthesis import Synthesizer, write_wav
-
     if args.text is not None:
         items = [("utterance", args.text)]
         single_file = args.out.suffix.lower() == ".wav"
@@ -131,6 +134,10 @@ def run(args: argparse.Namespace) -> int:
     chosen = controls.SynthesisControls.from_args(args)  # bad values fail before any work
     if args.sampler_config is not None:
         chosen = sampler_config.read(args.sampler_config).sampler.overridden_by(chosen)
+    if args.onnx is not None:
+        return run_onnx(args, items, single_file, chosen)
+    from tts_ebm.synthesis import Synthesizer  # torch: not on the ONNX path
+
     synth = Synthesizer(args.checkpoint, vocoder=args.vocoder, device=args.device)
     sampler = synth.build_sampler(chosen)
     for number, (utt_id, text) in enumerate(items, start=1):
@@ -171,4 +178,50 @@ def run(args: argparse.Namespace) -> int:
         atomic_write_text(out_dir / "rtf.json", json.dumps(report, indent=2) + "\n")
     print(f"wrote {len(items)} utterance(s), {audio_seconds:.1f} s of audio to {args.out} "
           f"(RTF {rtf:.3f})")
+    return 0
+
+
+# what an exported graph fixes, by the option that would change it
+FIXED_BY_EXPORT = {"sampler": "--sampler", "step_size": "--step-size",
+                   "n_candidates": "--n-candidates", "pitch_shift": "--pitch-shift",
+                   "pitch_range": "--pitch-range"}
+
+
+def run_onnx(args: argparse.Namespace, items: list[tuple[str, str]], single_file: bool,
+             chosen: controls.SynthesisControls) -> int:
+    """The exported voice through onnxruntime alone (tts_ebm.onnx_runtime): torch is never
+    imported, so a deployment needs onnxruntime, numpy and the text front end only."""
+    from tts_ebm.onnx_runtime import OnnxVoice
+
+    defaults = controls.SynthesisControls()
+    fixed = [flag for name, flag in FIXED_BY_EXPORT.items()
+             if getattr(chosen, name) != getattr(defaults, name)]
+    fixed += [flag for flag, value in (("--vocoder", args.vocoder), ("--device", args.device),
+                                       ("--save-mel", args.save_mel)) if value]
+    if fixed:
+        raise UserInputError(f"{', '.join(fixed)}: fixed when the voice was exported (or not "
+                             "available) with --onnx; export it again to change them")
+    voice = OnnxVoice(args.onnx)
+    if chosen.steps is not None and chosen.steps != voice.config["steps"]:
+        raise UserInputError(f"{args.onnx} was exported with K = {voice.config['steps']}; "
+                             f"export it again with --steps {chosen.steps}")
+    out_dir = args.out.parent if single_file else args.out
+    out_dir.mkdir(parents=True, exist_ok=True)
+    synth_seconds = audio_seconds = 0.0
+    for number, (utt_id, text) in enumerate(items):
+        began = time.perf_counter()
+        wav = voice.synthesize(text, temperature=chosen.temperature,
+                               length_scale=chosen.length_scale,
+                               seed=None if chosen.seed is None else chosen.seed + number)
+        synth_seconds += time.perf_counter() - began
+        audio_seconds += len(wav) / voice.sample_rate
+        write_wav(args.out if single_file else out_dir / f"{utt_id}.wav", wav, voice.sample_rate)
+    rtf = synth_seconds / max(audio_seconds, 1e-9)
+    if not single_file:
+        report = {"rtf": rtf, "steps": voice.config["steps"], "n_utterances": len(items),
+                  "synth_seconds": synth_seconds, "audio_seconds": audio_seconds,
+                  "runtime": "onnxruntime"}
+        atomic_write_text(out_dir / "rtf.json", json.dumps(report, indent=2) + "\n")
+    print(f"wrote {len(items)} utterance(s), {audio_seconds:.1f} s of audio to {args.out} "
+          f"(RTF {rtf:.3f}, onnxruntime)")
     return 0

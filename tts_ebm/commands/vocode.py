@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from tts_ebm.errors import UserInputError
-from tts_ebm.io import atomic_write_text
+from tts_ebm.io import atomic_write_text, write_wav
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -69,7 +69,6 @@ def run(args: argparse.Namespace) -> int:
     import vocoder as vocoders
     from data_prep.features import MEL
     from tts_ebm.evaluation.mel_metrics import load_mel
-    from tts_ebm.synthesis import write_wav
     from vocoder.device import resolve_device
 
     mels = select_mels(args.mels, read_ids(args.ids) if args.ids else None)
