@@ -189,6 +189,18 @@ def test_cli_single_text_to_file(checkpoint: Path, tmp_path: Path) -> None:
     assert sf.info(out).samplerate == 22050
 
 
+def test_cli_threads_bound_torch_and_are_checked(checkpoint: Path, tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[int] = []
+    monkeypatch.setattr(torch, "set_num_threads", calls.append)
+    base = ["synthesize", "--checkpoint", str(checkpoint), "--text", TEXTS[0], "--vocoder",
+            "griffin-lim", "--steps", "1", "--device", "cpu"]
+    assert main([*base, "--out", str(tmp_path / "one.wav"), "--threads", "1"]) == 0
+    assert calls == [1]
+    assert main([*base, "--out", str(tmp_path / "two.wav"), "--threads", "0"]) == 2
+    assert calls == [1] and not (tmp_path / "two.wav").exists()
+
+
 def test_cli_bad_inputs_write_nothing(checkpoint: Path, tmp_path: Path, capsys) -> None:
     out = tmp_path / "synth"
     base = ["synthesize", "--checkpoint", str(checkpoint), "--out", str(out), "--vocoder",

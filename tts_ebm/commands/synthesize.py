@@ -56,6 +56,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "that differ from their defaults override it")
     controls.add_arguments(parser)
     parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: cuda if present)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="CPU threads for the model and vocoder, on both paths (default: the "
+                             "runtime's own choice, usually every core)")
     parser.add_argument("--save-mel", action="store_true",
                         help="also write <id>.npy (raw log-mel, 80 x T) and <id>.png")
 
@@ -134,9 +137,16 @@ def run(args: argparse.Namespace) -> int:
     chosen = controls.SynthesisControls.from_args(args)  # bad values fail before any work
     if args.sampler_config is not None:
         chosen = sampler_config.read(args.sampler_config).sampler.overridden_by(chosen)
+    if args.threads is not None and args.threads < 1:
+        raise UserInputError(f"--threads must be >= 1, got {args.threads}")
     if args.onnx is not None:
         return run_onnx(args, items, single_file, chosen)
-    from tts_ebm.synthesis import Synthesizer  # torch: not on the ONNX path
+    import torch  # not on the ONNX path
+
+    from tts_ebm.synthesis import Synthesizer
+
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
 
     synth = Synthesizer(args.checkpoint, vocoder=args.vocoder, device=args.device)
     sampler = synth.build_sampler(chosen)
@@ -201,7 +211,7 @@ def run_onnx(args: argparse.Namespace, items: list[tuple[str, str]], single_file
     if fixed:
         raise UserInputError(f"{', '.join(fixed)}: fixed when the voice was exported (or not "
                              "available) with --onnx; export it again to change them")
-    voice = OnnxVoice(args.onnx)
+    voice = OnnxVoice(args.onnx, threads=args.threads)
     if chosen.steps is not None and chosen.steps != voice.config["steps"]:
         raise UserInputError(f"{args.onnx} was exported with K = {voice.config['steps']}; "
                              f"export it again with --steps {chosen.steps}")
