@@ -25,7 +25,7 @@ test: setup  ## fast CPU test suite (what CI runs)
 test-all: setup  ## including the slow tests
 	$(PYTEST) -m ''
 
-demo: setup  ## offline mini recipe (13-18 min on 2 cores, by machine): corpus -> train -> synthesise -> evaluate -> listening test
+demo: setup  ## offline mini recipe (13-20 min on 2 cores, by machine): corpus -> train -> synthesise -> evaluate -> listening test
 	PATH=$(abspath $(BIN)):$$PATH bash egs/mini/run.sh
 
 # The benchmark's tuning pass: the settings `make bench` tests, chosen on 100 held-out sentences

@@ -40,9 +40,9 @@ def _energy_heads() -> list[str]:
 
 
 def _corpora() -> list[str]:
-    from data_prep.corpora import CORPORA
+    from data_prep.corpora import names
 
-    return list(CORPORA)
+    return names()
 
 
 def _voices() -> list[str]:
