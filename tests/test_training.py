@@ -15,6 +15,7 @@ from tts_ebm.errors import UserInputError
 from tts_ebm.text import SymbolTable
 from tts_ebm.training import media
 from tts_ebm.training.checkpoint import load_for_inference, read_checkpoint
+from tts_ebm.training.clock import spent
 from tts_ebm.training.config import ExperimentConfig, load_config
 from tts_ebm.training.data import BucketBatchStream, MelDataset
 from tts_ebm.training.train import train
@@ -161,6 +162,19 @@ def test_resumed_run_matches_uninterrupted_run_exactly(runs):
     written = json.loads((killed / "train_summary.json").read_text())
     assert written["steps"] == 8 and written["criterion"] == "delta"
     assert (killed / "config.yaml").is_file() and any((killed / "logs").iterdir())
+
+
+def test_the_clock_counts_on_across_a_resume(runs):
+    full, killed, summary = runs
+    at_4 = spent(torch.load(killed / "checkpoints" / "step00000004.ckpt", weights_only=True))
+    at_8 = spent(torch.load(killed / "checkpoints" / "last.ckpt", weights_only=True))
+    fresh = spent(torch.load(full / "checkpoints" / "last.ckpt", weights_only=True))
+    assert 0 < at_4["cpu_seconds"] < at_8["cpu_seconds"]
+    assert 0 < at_4["wall_seconds"] < at_8["wall_seconds"]
+    # the resumed run adds its own steps 5-8 to what step 4 had spent, not a fresh count
+    assert at_8["cpu_seconds"] - at_4["cpu_seconds"] < fresh["cpu_seconds"]
+    assert summary["cpu_hours_total"] == pytest.approx(at_8["cpu_seconds"] / 3600, abs=1e-3)
+    assert spent({}) == {"cpu_seconds": 0.0, "wall_seconds": 0.0}
 
 
 def test_batch_stream_resumes_at_any_batch():

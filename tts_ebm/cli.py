@@ -17,7 +17,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "prepare": ("prepare", "download/build a corpus, write manifests, extract features"),
     "check-data": ("check_data", "list faulty and suspicious utterances of a corpus by id"),
     "train": ("train", "train an energy-based acoustic model from a YAML config"),
-    "synthesize": ("synthesize", "synthesise speech from text with a trained checkpoint"),
+    "synthesize": ("synthesize", "synthesise speech from text (the shipped voice or a checkpoint)"),
     "vocode": ("vocode", "raw log-mel .npy files to speech with a vocoder (copy synthesis)"),
     "evaluate": ("evaluate", "objective metrics (MCD, log-F0 RMSE, V/UV) of synthesised audio"),
     "export-listening-test": ("export_listening_test", "build a webMUSHRA / crowdsourcing test"),
@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "samples-page": ("samples_page", "static HTML page of every system's audio and mels"),
     "serve": ("serve", "local web page: synthesise and watch the energy fall step by step"),
     "export-onnx": ("export_onnx", "export a checkpoint and HiFi-GAN to ONNX (runs without torch)"),
+    "package-voice": ("package_voice", "make a checkpoint into a small voice with a model card"),
     "voices": ("voices", "list the voices --checkpoint can name (shipped and Hub-cached)"),
 }
 

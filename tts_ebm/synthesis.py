@@ -70,13 +70,14 @@ class Utterance:
 
 
 class Synthesizer:
-    """Loads a checkpoint and a vocoder once; `vocoder` is a spec string, a loaded vocoder, or
-    None for the default (falling back to the packaged hifigan-lj when the Hub is unreachable
-    and the default is not cached)."""
+    """Loads a checkpoint and a vocoder once. `checkpoint` is a path, a shipped voice's name, a
+    Hub spec, or None for the shipped default voice (tts_ebm.voices); `vocoder` is a spec string,
+    a loaded vocoder, or None for the default (falling back to the packaged hifigan-lj when the
+    Hub is unreachable and the default is not cached)."""
 
     def __init__(
         self,
-        checkpoint: str | Path,
+        checkpoint: str | Path | None = None,
         vocoder: str | vocoders.Vocoder | None = None,
         device: str | torch.device | None = None,
     ) -> None:
@@ -326,7 +327,7 @@ def _join_records(records: list[tuple[np.ndarray, ...]], pause_frames: int) -> S
 
 def synthesize(
     text: str,
-    checkpoint: str | Path,
+    checkpoint: str | Path | None = None,
     *,
     vocoder: str | vocoders.Vocoder | None = None,
     device: str | torch.device | None = None,
@@ -334,8 +335,8 @@ def synthesize(
     **overrides: Any,
 ) -> tuple[np.ndarray, int]:
     """(float32 waveform, sample rate) for `text`; `controls` or its fields as keywords
-    (steps=4, seed=0, ...). Loads everything on each call — use `Synthesizer` for more than one
-    utterance."""
+    (steps=4, seed=0, ...). With no checkpoint, the shipped default voice. Loads everything on
+    each call — use `Synthesizer` for more than one utterance."""
     controls = _controls(controls, overrides)  # bad controls fail before the model loads
     synthesizer = Synthesizer(checkpoint, vocoder=vocoder, device=device)
     return synthesizer.synthesize(text, controls), synthesizer.sample_rate

@@ -13,16 +13,18 @@ from __future__ import annotations
 
 import argparse
 
+from tts_ebm import voices
 from tts_ebm.errors import UserInputError
 
 DEFAULT_VOCODERS = ["hifigan-lj", "griffin-lim"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--checkpoint", required=True,
+    parser.add_argument("--checkpoint", default=None,
                         help="a trained .ckpt file, a shipped voice's name or "
                              "hf:OWNER/REPO/FILE[@REVISION] (downloaded once, then cached); "
-                             "`tts-ebm voices` lists them")
+                             "`tts-ebm voices` lists them (default: the shipped voice "
+                             f"{voices.DEFAULT_VOICE!r})")
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to listen on (default: 127.0.0.1, this machine only)")
     parser.add_argument("--port", type=int, default=7860, help="port (default: 7860)")
@@ -44,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
         raise UserInputError(f"--max-waiting must be >= 0, got {args.max_waiting}")
     specs = args.vocoder or DEFAULT_VOCODERS
     synth = Synthesizer(args.checkpoint, vocoder=specs[0], device=args.device)
-    demo = Demo(synth, checkpoint_name=str(args.checkpoint), vocoder_specs=specs,
+    demo = Demo(synth, checkpoint_name=str(args.checkpoint or voices.DEFAULT_VOICE), vocoder_specs=specs,
                 max_waiting=args.max_waiting)
     try:
         server = make_server(args.host, args.port, create_app(demo), threaded=True)

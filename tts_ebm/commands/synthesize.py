@@ -1,5 +1,6 @@
-"""Synthesise speech from text with a trained checkpoint.
+"""Synthesise speech from text with the shipped voice or a trained checkpoint.
 
+  tts-ebm synthesize --text "Hello there." --out hello.wav
   tts-ebm synthesize --checkpoint CKPT --text "Hello there." --out hello.wav
   tts-ebm synthesize --checkpoint CKPT --text-file test.txt --out exp/synth_K4 --steps 4
 
@@ -25,17 +26,19 @@ import numpy as np
 from tts_ebm import controls, sampler_config
 from tts_ebm.errors import UserInputError
 from tts_ebm.io import atomic_path, atomic_write_text, write_wav
+from tts_ebm.voices import DEFAULT_VOICE
 
 UTTERANCES_PER_BATCH = 8
 _ID = re.compile(r"^[\w.-]+$")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    model = parser.add_mutually_exclusive_group(required=True)
+    model = parser.add_mutually_exclusive_group()
     model.add_argument("--checkpoint",
                        help="a trained .ckpt file, a shipped voice's name or "
                             "hf:OWNER/REPO/FILE[@REVISION] (downloaded once, then cached); "
-                            "`tts-ebm voices` lists them")
+                            "`tts-ebm voices` lists them (default: the shipped voice "
+                            f"{DEFAULT_VOICE!r}, with its own sampler settings)")
     model.add_argument("--onnx", type=Path,
                        help="a voice folder from `tts-ebm export-onnx`, run with onnxruntime "
                             "alone (no torch); its K and sampler are fixed at export, so only "

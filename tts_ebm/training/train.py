@@ -21,6 +21,7 @@ from lightning.pytorch.loggers import TensorBoardLogger
 
 from tts_ebm.errors import UserInputError
 from tts_ebm.training import finetune
+from tts_ebm.training.clock import TrainingClock
 from tts_ebm.training.config import ExperimentConfig, TrainerConfig, save_config
 from tts_ebm.training.data import DumpDataModule, read_symbols
 from tts_ebm.training.module import EBMTrainingModule
@@ -137,10 +138,11 @@ def train(
         mode="max",
         save_top_k=tc.keep_checkpoints,
     )
+    clock = TrainingClock()
     trainer = L.Trainer(
         default_root_dir=out,
         logger=TensorBoardLogger(save_dir=out, name="logs", version=""),
-        callbacks=[checkpoints, LearningRateMonitor(logging_interval="step"),
+        callbacks=[checkpoints, LearningRateMonitor(logging_interval="step"), clock,
                    *([] if progress else [LogLines(10 * tc.log_every)]), *callbacks],
         max_steps=tc.max_steps,
         val_check_interval=tc.val_every * tc.accumulate,  # counted in batches
@@ -166,6 +168,7 @@ def train(
         "steps": trainer.global_step,
         "resumed_from_step": module.resumed_from_step,
         "wall_time_s": round(time.perf_counter() - started, 2),
+        "cpu_hours_total": round(clock.cpu_seconds / 3600, 4),  # every resume included
         "nonfinite_steps": module.nonfinite_steps,
         "final_train_losses": module.final_losses(),
         "final_val": {

@@ -1,5 +1,6 @@
 """Voices: trained checkpoints named by a shipped voice's name, a path, or a Hub spec.
 
+    resolve(None)                          the default voice (DEFAULT_VOICE), when it ships
     resolve("NAME")                        a voice shipped in this package (tts_ebm/voices/NAME/)
     resolve("path/to/last.ckpt")           a checkpoint on disk
     resolve("hf:OWNER/REPO/FILE[@REV]")    a checkpoint on the Hugging Face Hub, downloaded once
@@ -7,7 +8,8 @@
 
 A shipped voice is a folder here holding `voice.ckpt` (EMA weights, the symbols, language, mel
 statistics and sampler settings, like any tts-ebm checkpoint) and `MODEL_CARD.md`, whose first
-heading is its one-line description. `tts-ebm voices` lists the shipped and the cached ones.
+heading is its one-line description. `tts-ebm voices` lists the shipped and the cached ones;
+`tts-ebm package-voice` (tts_ebm/voices/packaging.py) makes one from a training checkpoint.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ CHECKPOINT_NAME = "voice.ckpt"
 MODEL_CARD = "MODEL_CARD.md"
 CHECKPOINT_SUFFIX = ".ckpt"
 EXAMPLE = "hf:OWNER/REPO/voice.ckpt"
+DEFAULT_VOICE = "slt"  # what synthesis uses when no checkpoint is given
 
 
 @dataclass(frozen=True)
@@ -49,8 +52,11 @@ def shipped() -> dict[str, Path]:
             if (folder / CHECKPOINT_NAME).is_file()}
 
 
-def resolve(spec: str | Path) -> Path:
-    """The checkpoint file a --checkpoint value names; UserInputError says what was tried."""
+def resolve(spec: str | Path | None) -> Path:
+    """The checkpoint file a --checkpoint value names (None: the default voice);
+    UserInputError says what was tried."""
+    if spec is None:
+        return _default()
     text = str(spec).strip()
     if hub.is_hub_spec(text):
         return _fetch(hub.parse_hub_spec(text, "voice", EXAMPLE))
@@ -63,6 +69,15 @@ def resolve(spec: str | Path) -> Path:
     known = ", ".join(voices) or "none in this install"
     raise UserInputError(f"checkpoint not found: {text!r} is neither a file nor a shipped voice "
                          f"({known}); give a path, a voice name or {EXAMPLE}")
+
+
+def _default() -> Path:
+    voices = shipped()
+    if DEFAULT_VOICE not in voices:
+        raise UserInputError(f"no checkpoint given, and the default voice {DEFAULT_VOICE!r} "
+                             f"does not ship with this install; give a checkpoint path, a voice "
+                             f"name or {EXAMPLE}")
+    return voices[DEFAULT_VOICE]
 
 
 def _fetch(file: hub.HubFile) -> Path:
