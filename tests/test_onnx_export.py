@@ -136,6 +136,9 @@ wav = voice.synthesize("Hello there. How are you?", seed=0)
 again = voice.synthesize("Hello there. How are you?", seed=0)
 assert wav.dtype.name == "float32" and len(wav) > 0 and (wav == again).all()
 assert len(wav) % voice.hop_length == 0 and abs(wav).max() <= 1.0
+import numpy as np
+pieces = list(voice.stream("Hello there. How are you?", seed=0, chunk_frames=8))
+assert len(pieces) > 3 and np.abs(np.concatenate(pieces) - wav).max() < 1e-4
 from tts_ebm.cli import main  # the command line's ONNX path, in the same torch-free process
 out = sys.argv[2]
 assert main(["synthesize", "--onnx", sys.argv[1], "--text", "Hello there.", "--seed", "0",

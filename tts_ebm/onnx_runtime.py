@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
 
+from tts_ebm import streaming
 from tts_ebm.errors import UserInputError
 from tts_ebm.text import split_sentences, text_to_ids
 from tts_ebm.text.symbols import SymbolTable, UnknownSymbolError
@@ -92,22 +94,44 @@ class OnnxVoice:
     def synthesize(self, text: str, *, temperature: float | None = None,
                    length_scale: float = 1.0, seed: int | None = None) -> np.ndarray:
         """float32 waveform of `text`: sentence by sentence, joined by PAUSE_SECONDS."""
+        pause = self._pause()
+        parts: list[np.ndarray] = []
+        for mel in self._mels(text, temperature, length_scale, seed):
+            parts += [pause, self.vocode(mel)] if parts else [self.vocode(mel)]
+        return np.concatenate(parts)
+
+    def stream(self, text: str, *, temperature: float | None = None, length_scale: float = 1.0,
+               seed: int | None = None,
+               chunk_frames: int = streaming.CHUNK_FRAMES) -> Iterator[np.ndarray]:
+        """float32 waveform pieces of `text`, each yielded as soon as it is vocoded: the same
+        samples as `synthesize` (to float rounding), in chunks of `chunk_frames` frames."""
+        pause = self._pause()
+        for i, mel in enumerate(self._mels(text, temperature, length_scale, seed)):
+            if i:
+                yield pause
+            yield from streaming.vocode_in_chunks(mel, self.vocode, self.hop_length,
+                                                  chunk_frames)
+
+    def _pause(self) -> np.ndarray:
+        return np.zeros(round(PAUSE_SECONDS * self.sample_rate / self.hop_length)
+                        * self.hop_length, np.float32)
+
+    def _mels(self, text: str, temperature: float | None, length_scale: float,
+              seed: int | None) -> Iterator[np.ndarray]:
+        """Each sentence's raw log-mel, made when asked for; every sentence is checked first."""
         if not text.strip():
             raise UserInputError("text is empty")
-        rng = np.random.default_rng(seed)
-        pause = np.zeros(round(PAUSE_SECONDS * self.sample_rate / self.hop_length)
-                         * self.hop_length, np.float32)
-        parts: list[np.ndarray] = []
+        token_lists = []
         for sentence in split_sentences(text, max_chars=MAX_SENTENCE_CHARS):
             try:
-                ids = text_to_ids(sentence, self.symbols, self.language)
+                token_lists.append(text_to_ids(sentence, self.symbols, self.language))
             except UnknownSymbolError:
                 raise
             except UserInputError:
                 continue  # nothing to say (e.g. '...'): dropped, as tts_ebm.synthesis does
-            mel = self.mel(ids, temperature=temperature, length_scale=length_scale,
-                           seed=int(rng.integers(2**63)))
-            parts += [pause, self.vocode(mel)] if parts else [self.vocode(mel)]
-        if not parts:
+        if not token_lists:
             raise UserInputError(f"nothing speakable in text {text[:80]!r}")
-        return np.concatenate(parts)
+        rng = np.random.default_rng(seed)
+        seeds = [int(rng.integers(2**63)) for _ in token_lists]
+        return (self.mel(ids, temperature=temperature, length_scale=length_scale, seed=s)
+                for ids, s in zip(token_lists, seeds))

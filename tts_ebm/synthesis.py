@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ import torch
 
 import vocoder as vocoders
 from data_prep.features import MEL
-from tts_ebm import samplers
+from tts_ebm import samplers, streaming
 from tts_ebm.controls import SynthesisControls
 from tts_ebm.errors import UserInputError
 from tts_ebm.io import write_wav
@@ -180,6 +181,32 @@ class Synthesizer:
             utterances.append(utterance)
             offset += n
         return utterances
+
+    def stream(self, text: str, controls: SynthesisControls | None = None, *,
+               chunk_frames: int = streaming.CHUNK_FRAMES, **overrides: Any,
+               ) -> Iterator[np.ndarray]:
+        """float32 waveform pieces of `text` at `self.sample_rate`, each yielded as soon as it
+        is vocoded: sentence by sentence, each vocoded in chunks of `chunk_frames` mel frames
+        (tts_ebm.streaming), sentences joined by the same pauses as `synthesize`. Every
+        sentence is checked before the first piece. With a seed, the start noise is drawn per
+        sentence, so the samples differ from `synthesize`'s batched draw."""
+        controls = _controls(controls, overrides)
+        chosen = self.build_sampler(controls)
+        sentences = self.sentences(text)
+        generator = None
+        if controls.seed is not None:
+            generator = torch.Generator(device=self.device).manual_seed(controls.seed)
+        pause = np.zeros(self.pause_frames * self.hop_length, np.float32)
+        for i, (_, ids) in enumerate(sentences):
+            (mel,), _, _ = self._generate([ids], chosen, controls.length_scale, generator,
+                                          controls.prosody())
+            if i:
+                yield pause
+            yield from streaming.vocode_in_chunks(
+                mel.cpu().numpy(), self._vocode_array, self.hop_length, chunk_frames)
+
+    def _vocode_array(self, mel: np.ndarray) -> np.ndarray:
+        return self._vocode([torch.from_numpy(mel).to(self.device)])[0]
 
     def sentences(self, text: str) -> list[tuple[str, list[int]]]:
         """(sentence, token ids) pairs of `text`, or UserInputError if it has nothing to say.

@@ -18,7 +18,9 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import sys
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -64,6 +66,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "runtime's own choice, usually every core)")
     parser.add_argument("--save-mel", action="store_true",
                         help="also write <id>.npy (raw log-mel, 80 x T) and <id>.png")
+    parser.add_argument("--stream", action="store_true",
+                        help="with --text and --out -: raw 16-bit mono PCM to standard output, "
+                             "each piece as soon as it is vocoded (e.g. `| aplay -r 22050 -f "
+                             "S16_LE`); the time to first audio goes to standard error")
 
 
 def read_text_file(path: Path) -> list[tuple[str, str]]:
@@ -142,6 +148,9 @@ def run(args: argparse.Namespace) -> int:
         chosen = sampler_config.read(args.sampler_config).sampler.overridden_by(chosen)
     if args.threads is not None and args.threads < 1:
         raise UserInputError(f"--threads must be >= 1, got {args.threads}")
+    if args.stream and (args.text is None or str(args.out) != "-" or args.save_mel):
+        raise UserInputError("--stream writes raw audio to standard output: give it --text "
+                             "and --out - (and no --save-mel)")
     if args.onnx is not None:
         return run_onnx(args, items, single_file, chosen)
     import torch  # not on the ONNX path
@@ -152,6 +161,9 @@ def run(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
 
     synth = Synthesizer(args.checkpoint, vocoder=args.vocoder, device=args.device)
+    if args.stream:
+        _ = synth.vocoder  # loaded before the clock starts
+        return stream_raw(lambda: synth.stream(args.text, chosen), synth.sample_rate)
     sampler = synth.build_sampler(chosen)
     for number, (utt_id, text) in enumerate(items, start=1):
         try:
@@ -200,6 +212,23 @@ FIXED_BY_EXPORT = {"sampler": "--sampler", "step_size": "--step-size",
                    "pitch_range": "--pitch-range"}
 
 
+def stream_raw(pieces: Callable[[], Iterator[np.ndarray]], sample_rate: int) -> int:
+    """Write each waveform piece to standard output as 16-bit PCM the moment it exists; report
+    the time to the first piece and the real-time factor on standard error."""
+    out = sys.stdout.buffer
+    began, first, samples = time.perf_counter(), None, 0
+    for piece in pieces():
+        out.write(np.rint(np.clip(piece, -1.0, 1.0) * 32767).astype("<i2").tobytes())
+        out.flush()
+        first = time.perf_counter() - began if first is None else first
+        samples += len(piece)
+    seconds = samples / sample_rate
+    print(f"streamed {seconds:.1f} s of 16-bit mono PCM at {sample_rate} Hz; first audio after "
+          f"{first:.3f} s, RTF {(time.perf_counter() - began) / max(seconds, 1e-9):.3f}",
+          file=sys.stderr)
+    return 0
+
+
 def run_onnx(args: argparse.Namespace, items: list[tuple[str, str]], single_file: bool,
              chosen: controls.SynthesisControls) -> int:
     """The exported voice through onnxruntime alone (tts_ebm.onnx_runtime): torch is never
@@ -218,6 +247,10 @@ def run_onnx(args: argparse.Namespace, items: list[tuple[str, str]], single_file
     if chosen.steps is not None and chosen.steps != voice.config["steps"]:
         raise UserInputError(f"{args.onnx} was exported with K = {voice.config['steps']}; "
                              f"export it again with --steps {chosen.steps}")
+    if args.stream:
+        return stream_raw(lambda: voice.stream(args.text, temperature=chosen.temperature,
+                                               length_scale=chosen.length_scale,
+                                               seed=chosen.seed), voice.sample_rate)
     out_dir = args.out.parent if single_file else args.out
     out_dir.mkdir(parents=True, exist_ok=True)
     synth_seconds = audio_seconds = 0.0
