@@ -8,9 +8,11 @@
 #             sentences at K = 0 and 2
 #   train     the long run, conf/cpu_voice/delta.yaml (resumes from last.ckpt; kill it any time)
 #   curve     every kept checkpoint of CURVE_STEPS judged on the 100 val sentences at K = 0, 2
-#   tune      the final checkpoint's sampler settings (GRID) on the 100 val sentences
-#   test      the final checkpoint, the chosen setting and μ alone, and the copy synthesis,
-#             judged once on the 500 test sentences
+#   tune      the final checkpoint's (exp/voice/final.ckpt, a link to the chosen step) sampler
+#             settings (GRID) on the 100 val sentences; the tuning rule of benchmarks/tune.py
+#             picks one into exp/voice/chosen.yaml
+#   test      the final checkpoint at the chosen setting and μ alone, and the copy synthesis
+#             (the ceiling), judged once on the 500 test sentences
 #   unseen    the same on the held-out `unseen` sentences (never used for a choice)
 #   package   tts-ebm package-voice into tts_ebm/voices/slt (card: local/voice_card.md)
 #   bash local/voice.sh compare|train|curve|tune|test|unseen|package
@@ -22,15 +24,17 @@ dump=dump/standin
 exp=exp/voice
 conf=conf/cpu_voice
 CANDIDATES="b8_lr2e-3 b16_lr2e-3 b32_lr2e-3 b16_lr1e-3"
-BUDGET_CPU_S=${BUDGET_CPU_S:-720}   # per candidate of the comparison: 12 CPU-minutes
+BUDGET_CPU_S=${BUDGET_CPU_S:-600}   # per candidate of the comparison: 10 CPU-minutes
 CURVE_STEPS="1000 2000 4000 8000 12000 16000"
-# "name: synthesize options" (K and tau of the start sample mu + tau*eps; step size 1/K unless said)
+# the sampler settings tuned on val: "name: sampler mapping" (K, tau of the start sample
+# mu + tau*eps, step size 1/K unless said); K0 is mu alone, the baseline of the others
 GRID=(
-    "K1_tau0: --steps 1 --temperature 0"
-    "K2_tau0: --steps 2 --temperature 0"
-    "K2_tau0.1: --steps 2 --temperature 0.1"
-    "K4_tau0: --steps 4 --temperature 0"
-    "K2_tau0_eta0.5: --steps 2 --temperature 0 --step-size 0.25"
+    "K0: {steps: 0, temperature: 0}"
+    "K1_tau0: {steps: 1, temperature: 0}"
+    "K2_tau0: {steps: 2, temperature: 0}"
+    "K2_tau0.1: {steps: 2, temperature: 0.1}"
+    "K2_tau0_eta0.25: {steps: 2, temperature: 0, step_size: 0.25}"
+    "K4_tau0: {steps: 4, temperature: 0}"
 )
 EVAL=(--f0-method dio --dnsmos-models p808 --workers 2 --no-progress)
 
@@ -106,6 +110,53 @@ case "${1:?usage: local/voice.sh compare|train|curve|tune|test|unseen|package}" 
     train)
         mkdir -p "$exp"
         train "$conf/delta.yaml" "$exp/train" ;;
+    tune)
+        text=$(split_set val)
+        for entry in "${GRID[@]}"; do
+            out=$exp/tune/${entry%%:*}
+            mkdir -p "$out"
+            echo "sampler: ${entry#*: }" >"$out/sampler.yaml"
+            judge "$exp/final.ckpt" "$text" "$dump/val_ref_wavs" "$out" \
+                --sampler-config "$out/sampler.yaml"
+        done
+        python ../../benchmarks/voice_report.py "$exp" --choose "$exp/chosen.yaml" | tail -1 ;;
+    test)
+        text=$(split_set test)
+        [ -f "$exp/chosen.yaml" ] || { echo "no $exp/chosen.yaml: run the tune stage" >&2; exit 1; }
+        judge "$exp/final.ckpt" "$text" "$dump/test_ref_wavs" "$exp/test/K0" --steps 0 \
+            --temperature 0
+        judge "$exp/final.ckpt" "$text" "$dump/test_ref_wavs" "$exp/test/chosen" \
+            --sampler-config "$exp/chosen.yaml"
+        if [ ! -e "$exp/test/copy_synthesis/eval/.done" ]; then  # the vocoder's ceiling
+            tts-ebm vocode --mels "$dump/mels" --ids "$text" --out "$exp/test/copy_synthesis/synth" \
+                --vocoder hifigan-lj >/dev/null
+            tts-ebm evaluate --reference "$dump/test_ref_wavs" --text-file "$text" \
+                --synthesized "$exp/test/copy_synthesis/synth" \
+                --out "$exp/test/copy_synthesis/eval/metrics.json" \
+                --reference-features "$exp/reference_features" --reference-mels "$dump/mels" \
+                "${EVAL[@]}" >/dev/null
+            touch "$exp/test/copy_synthesis/eval/.done"
+        fi ;;
+    unseen)  # the demo's held-out sentences, spoken by the same festival voice
+        unseen=../mini/data/unseen/dump
+        [ -s "$unseen/test_text.txt" ] || { echo "no $unseen: run egs/mini/local/pitch_sweep.sh --unseen first" >&2; exit 1; }
+        for setting in K0 chosen; do
+            options=(--sampler-config "$exp/chosen.yaml")
+            [ "$setting" = K0 ] && options=(--steps 0 --temperature 0)
+            [ -e "$exp/unseen/$setting/eval/.done" ] && continue
+            tts-ebm synthesize --checkpoint "$exp/final.ckpt" --text-file "$unseen/test_text.txt" \
+                --out "$exp/unseen/$setting/synth" --seed 0 --save-mel --vocoder hifigan-lj \
+                "${options[@]}" >/dev/null
+            tts-ebm evaluate --reference "$unseen/test_ref_wavs" --text-file "$unseen/test_text.txt" \
+                --synthesized "$exp/unseen/$setting/synth" \
+                --out "$exp/unseen/$setting/eval/metrics.json" --reference-mels "$unseen/mels" \
+                "${EVAL[@]}" >/dev/null
+            touch "$exp/unseen/$setting/eval/.done"
+        done ;;
+    package)
+        tts-ebm package-voice --checkpoint "$exp/final.ckpt" --sampler-config "$exp/chosen.yaml" \
+            --card local/voice_card.md --precision "${PRECISION:-fp16}" \
+            --out ../../tts_ebm/voices/slt ;;
     curve)
         text=$(split_set val)
         for step in $CURVE_STEPS; do
