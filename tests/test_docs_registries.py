@@ -52,9 +52,9 @@ def _voices() -> list[str]:
 
 
 def _vocoders() -> list[str]:
-    from vocoder.spec import GRIFFIN_LIM, PACKAGED
+    import vocoder
 
-    return [*PACKAGED, GRIFFIN_LIM]
+    return vocoder.names()
 
 
 def _commands() -> list[str]:

@@ -31,14 +31,14 @@ from vocoder import loading
 from vocoder.checks import check_mel
 from vocoder.device import resolve_device
 from vocoder.griffin_lim import GriffinLimVocoder
-from vocoder.hifigan import Generator, HiFiGANConfig, HiFiGANVocoder, fold_weight_norm
-from vocoder.loading import (
-    hub_reachable,
-    local_files,
-    package_file,
-    read_config,
+from vocoder.hifigan import (
+    Generator,
+    HiFiGANConfig,
+    HiFiGANVocoder,
+    fold_weight_norm,
     read_generator_state,
 )
+from vocoder.loading import hub_reachable, local_files, package_file, read_config_json
 from vocoder.spec import parse_spec
 
 # the generator keys of jik876/hifi-gan config_v1.json, config_v2.json, config_v3.json
@@ -117,7 +117,7 @@ def test_presets_are_the_published_hifigan_configs(version: str) -> None:
 
 def test_v1_preset_equals_the_config_json_shipped_with_the_packaged_generators() -> None:
     folder = package_file(parse_spec("hifigan-lj")).parent
-    assert read_config(folder / "config.json") == HiFiGANConfig.v1()
+    assert HiFiGANConfig.from_dict(read_config_json(folder / "config.json")) == HiFiGANConfig.v1()
 
 
 def test_from_dict_defaults_and_optional_keys() -> None:
@@ -160,15 +160,15 @@ def test_read_config_errors_name_the_file(tmp_path: Path) -> None:
     path = tmp_path / "config.json"
     with pytest.raises(UserInputError, match=_exact(
             f"cannot read vocoder config {path}: [Errno 2] No such file or directory: '{path}'")):
-        read_config(path)
+        read_config_json(path)
     path.write_text("{not json")
     with pytest.raises(UserInputError, match=_exact(
             f"cannot read vocoder config {path}: Expecting property name enclosed in double "
             "quotes: line 1 column 2 (char 1)")):
-        read_config(path)
+        read_config_json(path)
     path.write_text("[1, 2]")
     with pytest.raises(UserInputError, match=_exact(f"vocoder config {path} is not a JSON object")):
-        read_config(path)
+        read_config_json(path)
 
 
 @pytest.fixture
@@ -186,7 +186,7 @@ def test_config_is_read_as_utf8_whatever_the_locale(tmp_path: Path, ascii_locale
     path = tmp_path / "config.json"
     path.write_text(json.dumps(TINY | {"comment": "Müller's naïve V3"}, ensure_ascii=False),
                     encoding="utf-8")
-    assert read_config(path) == HiFiGANConfig.from_dict(TINY)
+    assert HiFiGANConfig.from_dict(read_config_json(path)) == HiFiGANConfig.from_dict(TINY)
 
 
 # --- weight norm -------------------------------------------------------------------------------

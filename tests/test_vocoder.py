@@ -19,9 +19,9 @@ from conftest import point_hub_client_at
 import vocoder
 from tts_ebm.errors import UserInputError
 from tts_ebm.evaluation.metrics import MetricSettings, compare
-from vocoder.hifigan import Generator, HiFiGANConfig, HiFiGANVocoder
-from vocoder.loading import hub_reachable, package_file, read_config, read_generator_state
-from vocoder.spec import parse_spec
+from vocoder.hifigan import Generator, HiFiGANConfig, HiFiGANVocoder, read_generator_state
+from vocoder.loading import hub_reachable, package_file, read_config_json
+from vocoder.spec import VocoderSpec, parse_spec
 
 V2_JSON = {  # the original config_v2.json generator keys, plus training keys that are ignored
     "resblock": "1", "num_gpus": 0, "batch_size": 16, "learning_rate": 0.0002,
@@ -197,7 +197,7 @@ def test_spec_parsing() -> None:
         "hf", "facebook/fastspeech2-en-ljspeech", "hifigan.bin", None)
     spec = parse_spec("hf:o/r/sub/g.pt@v1.0")
     assert (spec.repo_id, spec.filename, spec.revision) == ("o/r", "sub/g.pt", "v1.0")
-    assert parse_spec("Griffin-Lim").kind == "griffin-lim"
+    assert parse_spec("Griffin-Lim") == VocoderSpec(kind="named", name="griffin-lim")
     assert parse_spec("~/voc/g.pt").path == Path.home() / "voc" / "g.pt"
     for bad in ("", "hf:owner/file.bin", "hf:o//f", "hf:o/r/f@"):
         with pytest.raises(UserInputError):
@@ -281,7 +281,7 @@ def test_packaged_generators_load_offline(offline_hub: Path, spec: str) -> None:
 def test_packaged_weights_are_the_original_generator() -> None:
     """The fast load path (plain convs, folded weights) equals weight norm computed by torch."""
     checkpoint = package_file(parse_spec("hifigan-lj"))
-    generator = Generator(read_config(checkpoint.parent / "config.json"))
+    generator = Generator(HiFiGANConfig.from_dict(read_config_json(checkpoint.parent / "config.json")))
     generator.load_state_dict(read_generator_state(checkpoint))
     mel = torch.from_numpy(_log_mel(_recording("LJ001-0031")[:22050 // 4]))[None]
     with torch.no_grad():
@@ -368,3 +368,25 @@ def test_griffin_lim_scales_down_instead_of_clipping() -> None:
     out = voc(loud_mel)[0]
     assert abs(float(out.abs().max()) - 0.99) < 1e-6
     assert int((out.abs() > 0.98).sum()) < 0.01 * len(out)  # a scaled sine, not a clipped one
+
+
+def test_a_config_names_its_kind_and_an_unknown_kind_lists_the_known(tmp_path: Path) -> None:
+    from vocoder import kinds
+    from vocoder.spec import NAMED
+
+    assert set(kinds.NAMED) == set(NAMED)  # every file-less name the parser knows is built
+    assert vocoder.names() == ["hifigan-lj", "hifigan-universal", "griffin-lim"]
+    checkpoint = tmp_path / "g.pt"
+    torch.save({"generator": {}}, checkpoint)
+    (tmp_path / "g.json").write_text(json.dumps({"vocoder": "vocos"}))
+    with pytest.raises(UserInputError, match=r"unknown vocoder kind \(the `vocoder` key of "
+                                             r".*g.json\) 'vocos'; choose one of: hifigan"):
+        vocoder.load(str(checkpoint))
+    built = []
+    kinds.KINDS["probe"] = lambda *args: built.append(args) or "a vocoder"
+    try:
+        (tmp_path / "g.json").write_text(json.dumps({"vocoder": "probe", "x": 1}))
+        assert vocoder.load(str(checkpoint), "cpu") == "a vocoder"
+    finally:
+        del kinds.KINDS["probe"]
+    assert built[0][0] == checkpoint and built[0][2] == {"vocoder": "probe", "x": 1}

