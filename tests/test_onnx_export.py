@@ -20,6 +20,7 @@ from tts_ebm.errors import UserInputError
 from tts_ebm.export.onnx_export import export_steps, export_voice
 from tts_ebm.model import AcousticModel, ModelConfig
 from tts_ebm.onnx_runtime import OnnxVoice
+from tts_ebm.synthesis import Synthesizer
 from tts_ebm.text import SymbolTable, text_to_ids
 from tts_ebm.training.checkpoint import load_for_inference, make_payload
 from tts_ebm.training.config import ExperimentConfig
@@ -166,6 +167,9 @@ def test_runtime_synthesises_without_torch(tmp_path: Path, tiny_checkpoint) -> N
     assert int(done.stdout.split()[-1]) > 0
     assert "exported with K = 1; export it again with --steps 2" in done.stderr
     assert (tmp_path / "hello.wav").stat().st_size > 1000 and not (tmp_path / "no.wav").exists()
+    from_onnx = Synthesizer.from_onnx(tmp_path / "voice", threads=1)
+    from_onnx.to_file("Hello there.", tmp_path / "again.wav", seed=0)  # the CLI's seed
+    assert (tmp_path / "again.wav").read_bytes() == (tmp_path / "hello.wav").read_bytes()
 
 
 def test_cli_refuses_bad_input_without_a_traceback(tmp_path: Path, capsys) -> None:

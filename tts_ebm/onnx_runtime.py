@@ -18,6 +18,7 @@ import onnxruntime as ort
 
 from tts_ebm import streaming
 from tts_ebm.errors import UserInputError
+from tts_ebm.io import write_wav
 from tts_ebm.text import split_sentences, text_to_ids
 from tts_ebm.text.symbols import SymbolTable, UnknownSymbolError
 
@@ -99,6 +100,12 @@ class OnnxVoice:
         for mel in self._mels(text, temperature, length_scale, seed):
             parts += [pause, self.vocode(mel)] if parts else [self.vocode(mel)]
         return np.concatenate(parts)
+
+    def to_file(self, text: str, path: str | Path, *, temperature: float | None = None,
+                length_scale: float = 1.0, seed: int | None = None) -> Path:
+        """Synthesise `text` into a 16-bit WAV at `path` (written atomically)."""
+        wav = self.synthesize(text, temperature=temperature, length_scale=length_scale, seed=seed)
+        return write_wav(path, wav, self.sample_rate)
 
     def stream(self, text: str, *, temperature: float | None = None, length_scale: float = 1.0,
                seed: int | None = None,

@@ -13,7 +13,7 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -30,6 +30,9 @@ from tts_ebm.text import split_sentences, text_to_ids
 from tts_ebm.text.symbols import UnknownSymbolError
 from tts_ebm.training.checkpoint import load_for_inference
 from vocoder.device import resolve_device
+
+if TYPE_CHECKING:
+    from tts_ebm.onnx_runtime import OnnxVoice
 
 PAUSE_SECONDS = 0.2  # silence between the sentences of one utterance
 MAX_SENTENCE_CHARS = 200  # longer sentences are cut at commas, then between words
@@ -90,6 +93,16 @@ class Synthesizer:
         self.pause_frames = round(PAUSE_SECONDS * self.sample_rate / self.hop_length)
         if vocoder is not None:
             _ = self.vocoder  # a vocoder the user named fails here, with its reason
+
+    @staticmethod
+    def from_onnx(folder: str | Path, threads: int | None = None) -> OnnxVoice:
+        """A voice folder of `tts-ebm export-onnx`, run by onnxruntime: an OnnxVoice, with the
+        same `synthesize`, `to_file` and `stream` calls (its K and sampler fixed at export).
+        Importing this module imports torch; a deployment without it imports
+        `tts_ebm.onnx_runtime.OnnxVoice` itself."""
+        from tts_ebm.onnx_runtime import OnnxVoice
+
+        return OnnxVoice(folder, threads=threads)
 
     @functools.cached_property
     def vocoder(self) -> vocoders.Vocoder:
