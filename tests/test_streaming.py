@@ -32,8 +32,8 @@ def test_chunks_with_enough_context_give_the_whole_mels_samples():
     mel = np.random.default_rng(0).standard_normal((80, 101)).astype(np.float32)
     whole = _moving_average(mel)
     pieces = list(vocode_in_chunks(mel, _moving_average, hop_length=4, chunk_frames=10,
-                                   context_frames=2))
-    assert len(pieces) == 11 and [len(p) for p in pieces] == [40] * 10 + [4]
+                                   context_frames=2, max_chunk_frames=30))
+    assert [len(p) // 4 for p in pieces] == [10, 20, 30, 30, 11]  # doubling, then at most 30
     assert np.allclose(np.concatenate(pieces), whole, atol=1e-6)
     # without context each chunk's edges see padding instead of their neighbours
     blind = np.concatenate(list(vocode_in_chunks(mel, _moving_average, 4, 10, 0)))
@@ -52,7 +52,9 @@ def test_hifigan_chunks_match_the_whole_mel():
             return generator(torch.from_numpy(m)[None])[0].numpy()
 
     whole = vocode(mel)[: 200 * MEL.hop_length]
-    streamed = np.concatenate(list(vocode_in_chunks(mel, vocode, MEL.hop_length)))
+    pieces = list(vocode_in_chunks(mel, vocode, MEL.hop_length))
+    assert [len(p) // MEL.hop_length for p in pieces] == [32, 64, 104]
+    streamed = np.concatenate(pieces)
     assert streamed.shape == whole.shape
     # measured: 2e-6 of a peak of 0.48 (context 16 frames each side; 8 frames: 0.11)
     assert np.abs(streamed - whole).max() < 1e-4

@@ -111,7 +111,7 @@ class OnnxVoice:
                seed: int | None = None,
                chunk_frames: int = streaming.CHUNK_FRAMES) -> Iterator[np.ndarray]:
         """float32 waveform pieces of `text`, each yielded as soon as it is vocoded: the same
-        samples as `synthesize` (to float rounding), in chunks of `chunk_frames` frames."""
+        samples as `synthesize` (to float rounding), in chunks as `Synthesizer.stream` makes them."""
         pause = self._pause()
         for i, mel in enumerate(self._mels(text, temperature, length_scale, seed)):
             if i:

@@ -199,8 +199,8 @@ class Synthesizer:
                chunk_frames: int = streaming.CHUNK_FRAMES, **overrides: Any,
                ) -> Iterator[np.ndarray]:
         """float32 waveform pieces of `text` at `self.sample_rate`, each yielded as soon as it
-        is vocoded: sentence by sentence, each vocoded in chunks of `chunk_frames` mel frames
-        (tts_ebm.streaming), sentences joined by the same pauses as `synthesize`. Every
+        is vocoded: sentence by sentence, each vocoded in chunks, the first of `chunk_frames`
+        mel frames and each next one twice as long (tts_ebm.streaming), sentences joined by the same pauses as `synthesize`. Every
         sentence is checked before the first piece. With a seed, the start noise is drawn per
         sentence, so the samples differ from `synthesize`'s batched draw."""
         controls = _controls(controls, overrides)
