@@ -3,8 +3,10 @@ Chromium against a real server on 127.0.0.1 (tiny checkpoint, Griffin-Lim)."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import itertools
+import re
 import threading
 import time
 from pathlib import Path
@@ -20,6 +22,7 @@ from werkzeug.serving import make_server
 import vocoder as vocoders
 from tts_ebm import criteria
 from tts_ebm.cli import build_parser
+from tts_ebm.controls import SynthesisControls
 from tts_ebm.model import AcousticModel, ModelConfig
 from tts_ebm.serve.app import Demo, PageLimits, StepBudget, create_app
 from tts_ebm.serve.jobs import KEEP_FINISHED
@@ -213,7 +216,8 @@ def test_page_in_headless_chromium(server: str, tmp_path: Path) -> None:
     do not rise, every mel image loaded; then a bad K shows its message."""
     with Browser() as browser:
         browser.open(server)
-        poll(browser, "document.getElementById('sampler').options.length > 0")
+        poll(browser, "document.querySelector('[name=sampler]')?.options.length > 0")
+        named = browser.evaluate("[...document.getElementById('form').elements].map(e => e.name)")
         browser.evaluate(f"document.getElementById('text').value = {TEXT!r}")
         browser.evaluate("document.getElementById('go').click()")
         poll(browser, "!document.getElementById('result').hidden")
@@ -235,18 +239,23 @@ def test_page_in_headless_chromium(server: str, tmp_path: Path) -> None:
         "step-mel", "step-delta", "mu", "final"}
     assert "K = 100000 steps is more than this page runs" in message
     assert errors == []
+    assert {f.name for f in dataclasses.fields(SynthesisControls)} < set(named)  # + text, vocoder
 
 
-def test_the_page_form_has_an_input_for_every_synthesis_control():
-    """The form is HTML: a control added to SynthesisControls must get its input there too."""
-    import dataclasses
-    import re
-
-    from tts_ebm.controls import SynthesisControls
-
+def test_the_form_is_built_from_the_settings_one_input_per_control(demo: Demo) -> None:
+    """/api/settings carries every SynthesisControls field with its label and input, and a
+    default for each; the page writes none by hand, so a new control needs no HTML."""
+    settings = demo.settings()
+    names = [f.name for f in dataclasses.fields(SynthesisControls)]
+    assert [c["name"] for c in settings["controls"]] == names
+    assert all(c["label"] and c["input"] in ("number", "text", "select")
+               for c in settings["controls"])
+    assert set(settings["defaults"]) == set(names)
+    assert {c["name"] for c in settings["controls"] if c.get("pitch")} == {
+        "pitch_shift", "pitch_range"}
     page = (Path(__file__).parents[1] / "tts_ebm" / "serve" / "page.html").read_text()
-    inputs = set(re.findall(r'<(?:input|select)[^>]* name="(\w+)"', page))
-    assert {f.name for f in dataclasses.fields(SynthesisControls)} <= inputs
+    assert not set(re.findall(r'<(?:input|select)[^>]* name="(\w+)"', page)) & set(names)
+    assert "s.controls" in page
 
 
 def fake_record(frames: int, steps: int = PageLimits().max_steps) -> StepRecord:

@@ -3,8 +3,9 @@
 `SynthesisControls` holds what a user may change per synthesis (sampler, K, step size, tau,
 length scale, pitch shift and range, candidates, seed) and checks it on construction, so that a
 bad value fails before any model runs, with the same message wherever it came from. `None` means "the checkpoint's
-sampler setting". The CLI flags (`add_arguments`, `from_args`) and the page's form fields are
-generated from the dataclass fields, so a new control is added in one place.
+sampler setting". The CLI flags (`add_arguments`, `from_args`) and the page's form
+(`form_fields`, served by /api/settings) are generated from the dataclass fields, so a new
+control is added in one place: a field here, and where synthesis reads it.
 """
 
 from __future__ import annotations
@@ -56,9 +57,10 @@ def _number(value: Any, name: str, kind: type, low: float, low_inclusive: bool =
     return number
 
 
-def _control(help_text: str, label: str) -> dict[str, str]:
-    """Field metadata: the CLI flag's help and the page's label."""
-    return {"help": help_text, "label": label}
+def _control(help_text: str, label: str, **form: Any) -> dict[str, Any]:
+    """Field metadata: the CLI flag's help, the page's label and its form input (`input`: number
+    (default), text or select; `min`, `max`, `step`; `pitch`: only for a pitch predictor)."""
+    return {"help": help_text, "label": label, "form": {"input": "number", **form}}
 
 
 @dataclass(frozen=True)
@@ -67,25 +69,27 @@ class SynthesisControls:
 
     sampler: str | None = field(default=None, metadata=_control(
         "a registered sampler: gd, langevin, annealed, euler or ve_euler (default: the "
-        "checkpoint's)", "sampler"))
+        "checkpoint's)", "sampler", input="select"))
     steps: int | None = field(default=None, metadata=_control(
-        "sampler steps K", "K (steps)"))
+        "sampler steps K", "K (steps)", min=0))
     step_size: float | str | None = field(default=None, metadata=_control(
-        "step size: a number or 1/K", "step size"))
+        "step size: a number or 1/K", "step size", input="text"))
     temperature: float | None = field(default=None, metadata=_control(
-        "tau of the start sample mu + tau*eps", "τ (temperature)"))
+        "tau of the start sample mu + tau*eps", "τ (temperature)", min=0, step="any"))
     length_scale: float = field(default=1.0, metadata=_control(
-        "duration multiplier: >1 slower speech (default: 1.0)", "length scale"))
+        "duration multiplier: >1 slower speech (default: 1.0)", "length scale", step="any"))
     pitch_shift: float = field(default=0.0, metadata=_control(
         "shift of the predicted pitch in semitones, -12..12 (models with a pitch predictor; "
-        "default: 0)", "pitch shift [semitones]"))
+        "default: 0)", "pitch shift [semitones]", min=-MAX_PITCH_SHIFT, max=MAX_PITCH_SHIFT,
+        step="any", pitch=True))
     pitch_range: float = field(default=1.0, metadata=_control(
         "scale of the predicted pitch contour around its mean, 0 (monotone)..3 (models with a "
-        "pitch predictor; default: 1)", "pitch range"))
+        "pitch predictor; default: 1)", "pitch range", min=0, max=MAX_PITCH_RANGE, step="any",
+        pitch=True))
     n_candidates: int | None = field(default=None, metadata=_control(
-        "starts per utterance; the lowest energy one is kept", "candidates"))
+        "starts per utterance; the lowest energy one is kept", "candidates", min=1))
     seed: int | None = field(default=None, metadata=_control(
-        "random seed (reproducible audio)", "seed"))
+        "random seed (reproducible audio)", "seed", min=0))
 
     def __post_init__(self) -> None:
         """Normalise types (form and CLI values arrive as strings) and check every value."""
@@ -153,6 +157,12 @@ class SynthesisControls:
         options = {"steps": self.steps, "step_size": self.step_size,
                    "temperature": self.temperature, "n_candidates": self.n_candidates}
         return {k: v for k, v in options.items() if v is not None}
+
+
+def form_fields() -> list[dict[str, Any]]:
+    """The page's form, one entry per control in field order: name, label and input."""
+    return [{"name": f.name, "label": f.metadata["label"], **f.metadata["form"]}
+            for f in dataclasses.fields(SynthesisControls)]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -28,7 +28,7 @@ import numpy as np
 import soundfile as sf
 
 import vocoder as vocoders
-from tts_ebm import samplers
+from tts_ebm import controls, samplers
 from tts_ebm.controls import SynthesisControls
 from tts_ebm.errors import UserInputError
 from tts_ebm.serve.images import delta_png, mel_png
@@ -123,6 +123,10 @@ def steps_note(job_id: str) -> str:
             "still here: synthesise again to step through it")
 
 
+# the controls whose page default is the checkpoint's sampler setting
+SAMPLER_CONTROLS = ("steps", "step_size", "temperature", "n_candidates")
+
+
 class Demo:
     """The loaded model, the vocoders offered on the page (the first is `synth`'s own, the others
     load once, on first use), the job queue and the budget for the jobs' per-step mels;
@@ -146,10 +150,10 @@ class Demo:
             "field": config.model.get("field", "energy"), "samplers": samplers.names(),
             "pitch": self.synth.bundle.model.variance is not None,
             "vocoders": self.vocoder_specs, "limits": dataclasses.asdict(self.limits),
-            "defaults": {"sampler": config.sampler.name, "steps": sampler.steps,
-                         "step_size": sampler.step_size, "temperature": sampler.temperature,
-                         "length_scale": 1.0, "pitch_shift": 0.0, "pitch_range": 1.0,
-                         "n_candidates": sampler.n_candidates, "seed": 0},
+            "controls": controls.form_fields(),
+            "defaults": {**{f.name: f.default for f in dataclasses.fields(SynthesisControls)},
+                         "sampler": config.sampler.name, "seed": 0,
+                         **{name: getattr(sampler, name) for name in SAMPLER_CONTROLS}},
         }
 
     def submit(self, request: dict[str, Any]) -> str:
