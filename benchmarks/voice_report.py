@@ -46,7 +46,7 @@ def _ks(folder: Path) -> dict[str, dict]:
 
 
 def compare_table(exp: Path) -> str:
-    lines = _header(["candidate", "steps", "CPU-min", "K"])
+    lines = _header(["candidate", "steps", "CPU-min", "val loss", "K"])
     for folder in sorted((exp / "compare").iterdir()):
         summary = folder / "train_summary.json"
         if not summary.is_file():
@@ -58,7 +58,8 @@ def compare_table(exp: Path) -> str:
             versus = [_versus_mu(judged, mu, judge) for judge in JUDGES]
             lines.append("| " + " | ".join([
                 folder.name, str(train["steps"]), f"{60 * train['cpu_hours_total']:.1f}",
-                name.removeprefix("K"), *_cells(judged), *versus]) + " |")
+                f"{train['final_val']['val/loss']:.2f}", name.removeprefix("K"),
+                *_cells(judged), *versus]) + " |")
     return "\n".join(lines)
 
 

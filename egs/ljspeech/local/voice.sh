@@ -16,6 +16,7 @@
 #   unseen    the same on the held-out `unseen` sentences (never used for a choice)
 #   package   tts-ebm package-voice into tts_ebm/voices/slt (card: local/voice_card.md)
 #   bash local/voice.sh compare|train|curve|tune|test|unseen|package
+#   WORKERS=1 bash local/voice.sh curve     # on the core the one-thread training leaves free
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 . ./path.sh
@@ -36,7 +37,8 @@ GRID=(
     "K2_tau0_eta0.25: {steps: 2, temperature: 0, step_size: 0.25}"
     "K4_tau0: {steps: 4, temperature: 0}"
 )
-EVAL=(--f0-method dio --dnsmos-models p808 --workers 2 --no-progress)
+WORKERS=${WORKERS:-2}  # cores for synthesis and judging (1 beside the one-thread training)
+EVAL=(--f0-method dio --dnsmos-models p808 --workers "$WORKERS" --no-progress)
 
 # split_set SPLIT [N]: $dump/SPLIT_text.txt (id|text, the first N) and SPLIT_ref_wavs/ links
 split_set() {
@@ -62,7 +64,7 @@ judge() {
     [ -e "$out/eval/.done" ] && return 0
     echo "$(date '+%H:%M:%S') judge $out: $*"
     tts-ebm synthesize --checkpoint "$checkpoint" --text-file "$text" --out "$out/synth" \
-        --seed 0 --save-mel --vocoder hifigan-lj "$@" >/dev/null
+        --seed 0 --save-mel --vocoder hifigan-lj --threads "$WORKERS" "$@" >/dev/null
     tts-ebm evaluate --reference "$refs" --synthesized "$out/synth" --text-file "$text" \
         --out "$out/eval/metrics.json" --reference-features "$exp/reference_features" \
         --reference-mels "$dump/mels" "${EVAL[@]}" >/dev/null
