@@ -230,6 +230,9 @@ def test_page_in_headless_chromium(server: str, tmp_path: Path) -> None:
         browser.evaluate("document.getElementById('go').click()")
         message = poll(browser, "document.getElementById('message').className === 'error' && "
                                 "document.getElementById('message').textContent")
+        browser.evaluate("document.querySelector('[name=steps]').value = 4")
+        browser.evaluate("document.getElementById('stream').click()")
+        streamed = poll(browser, "document.getElementById('stream-audio').readyState >= 2")
     assert state["message"] == "done" and state["error"] is None
     assert state["duration"] > 0.2
     energies = state["energies"]
@@ -240,6 +243,7 @@ def test_page_in_headless_chromium(server: str, tmp_path: Path) -> None:
     assert "K = 100000 steps is more than this page runs" in message
     assert errors == []
     assert {f.name for f in dataclasses.fields(SynthesisControls)} < set(named)  # + text, vocoder
+    assert streamed  # the streamed WAV loaded into its player
 
 
 def test_the_form_is_built_from_the_settings_one_input_per_control(demo: Demo) -> None:
@@ -351,3 +355,22 @@ def test_each_job_gets_its_own_vocoder(synth: Synthesizer,
     assert np.allclose(audio["marked"], 0.25, atol=1e-4)
     assert not np.allclose(audio["griffin-lim"], 0.25, atol=1e-2)
     assert synth.vocoder is shared
+
+
+def test_the_stream_is_a_wav_that_plays_as_it_is_made(synth: Synthesizer) -> None:
+    """GET /api/stream: a WAV header at once, then the same samples as the synthesis (HiFi-GAN's
+    chunks are exact); bad input is a JSON error, as for /api/synthesize."""
+    demo = Demo(synth, "tiny.ckpt", ["griffin-lim", "hifigan-lj"])
+    client = create_app(demo).test_client()
+    answer = client.get("/api/stream", query_string={"text": TEXT, "temperature": "0",
+                                                     "vocoder": "hifigan-lj"})
+    assert answer.status_code == 200 and answer.mimetype == "audio/wav"
+    body = answer.get_data()
+    assert body[:4] == b"RIFF" and body[8:16] == b"WAVEfmt " and body[36:40] == b"data"
+    streamed = np.frombuffer(body[44:], dtype="<i2")
+    (whole,) = synth.synthesize_utterances([TEXT], temperature=0,
+                                           vocoder=vocoders.load("hifigan-lj", "cpu"))
+    expected = np.rint(np.clip(whole.waveform, -1, 1) * 32767).astype(int)
+    assert streamed.shape == expected.shape and np.abs(streamed - expected).max() <= 1
+    bad = client.get("/api/stream", query_string={"text": TEXT, "steps": "100000"})
+    assert bad.status_code == 400 and "more than this page runs" in bad.get_json()["error"]

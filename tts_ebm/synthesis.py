@@ -196,13 +196,15 @@ class Synthesizer:
         return utterances
 
     def stream(self, text: str, controls: SynthesisControls | None = None, *,
-               chunk_frames: int = streaming.CHUNK_FRAMES, **overrides: Any,
+               chunk_frames: int = streaming.CHUNK_FRAMES,
+               vocoder: vocoders.Vocoder | None = None, **overrides: Any,
                ) -> Iterator[np.ndarray]:
         """float32 waveform pieces of `text` at `self.sample_rate`, each yielded as soon as it
         is vocoded: sentence by sentence, each vocoded in chunks, the first of `chunk_frames`
         mel frames and each next one twice as long (tts_ebm.streaming), sentences joined by the same pauses as `synthesize`. Every
         sentence is checked before the first piece. With a seed, the start noise is drawn per
-        sentence, so the samples differ from `synthesize`'s batched draw."""
+        sentence, so the samples differ from `synthesize`'s batched draw. `vocoder` replaces
+        `self.vocoder` for this call only, as in `synthesize_utterances`."""
         controls = _controls(controls, overrides)
         chosen = self.build_sampler(controls)
         sentences = self.sentences(text)
@@ -216,10 +218,9 @@ class Synthesizer:
             if i:
                 yield pause
             yield from streaming.vocode_in_chunks(
-                mel.cpu().numpy(), self._vocode_array, self.hop_length, chunk_frames)
-
-    def _vocode_array(self, mel: np.ndarray) -> np.ndarray:
-        return self._vocode([torch.from_numpy(mel).to(self.device)])[0]
+                mel.cpu().numpy(),
+                lambda chunk: self._vocode([torch.from_numpy(chunk).to(self.device)], vocoder)[0],
+                self.hop_length, chunk_frames)
 
     def sentences(self, text: str) -> list[tuple[str, list[int]]]:
         """(sentence, token ids) pairs of `text`, or UserInputError if it has nothing to say.

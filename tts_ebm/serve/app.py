@@ -15,10 +15,13 @@ from __future__ import annotations
 import dataclasses
 import io
 import math
+import queue
+import struct
 import threading
 import time
 import weakref
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -158,6 +161,26 @@ class Demo:
 
     def submit(self, request: dict[str, Any]) -> str:
         """Checks everything a user can get wrong, then queues the synthesis; returns its id."""
+        text, controls, spec = self._checked(request)
+        return self.jobs.submit(lambda: self._synthesize(text, controls, spec)).id
+
+    def stream(self, request: dict[str, Any]) -> Iterator[bytes]:
+        """Checks the request like `submit`, queues a streamed synthesis and returns a WAV
+        byte stream: the header at once, then each piece of audio as the job vocodes it."""
+        text, controls, spec = self._checked(request)
+        pieces: queue.Queue[np.ndarray | Exception | None] = queue.Queue()
+        self.jobs.submit(lambda: self._stream(text, controls, spec, pieces))
+
+        def wav() -> Iterator[bytes]:
+            yield streaming_wav_header(self.synth.sample_rate)
+            while (piece := pieces.get()) is not None:
+                if isinstance(piece, Exception):
+                    return  # the job's error ends the audio; the job keeps the message
+                yield np.rint(np.clip(piece, -1.0, 1.0) * 32767).astype("<i2").tobytes()
+
+        return wav()
+
+    def _checked(self, request: dict[str, Any]) -> tuple[str, SynthesisControls, str]:
         if not isinstance(request, dict):
             raise UserInputError("the request must be a JSON object")
         values = dict(request)
@@ -172,19 +195,44 @@ class Demo:
         self.limits.check(text, controls)
         self.synth.sentences(text)  # empty or unspeakable text fails here, not in the queue
         self.synth.build_sampler(controls)  # options the sampler refuses, likewise
-        return self.jobs.submit(lambda: self._synthesize(text, controls, spec)).id
+        return text, controls, spec
+
+    def _vocoder(self, spec: str) -> vocoders.Vocoder:
+        """The worker is the only caller: the cache needs no lock."""
+        if spec not in self._vocoders:
+            self._vocoders[spec] = vocoders.load(spec, self.synth.device)
+        return self._vocoders[spec]
+
+    def _stream(self, text: str, controls: SynthesisControls, spec: str,
+                pieces: queue.Queue) -> dict[str, Any]:
+        try:
+            for piece in self.synth.stream(text, controls, vocoder=self._vocoder(spec)):
+                pieces.put(piece)
+        except Exception as problem:
+            pieces.put(problem)
+            raise
+        finally:
+            pieces.put(None)
+        return {"streamed": True}
 
     def _synthesize(self, text: str, controls: SynthesisControls, spec: str) -> dict[str, Any]:
         """The job's vocoder goes to this synthesis only; the shared `synth` is never changed, so
-        no other job can run with it. The worker is the only caller: the cache needs no lock."""
-        if spec not in self._vocoders:
-            self._vocoders[spec] = vocoders.load(spec, self.synth.device)
+        no other job can run with it."""
         began = time.perf_counter()
         (utterance,) = self.synth.synthesize_utterances([text], controls, keep_steps=True,
-                                                        vocoder=self._vocoders[spec])
+                                                        vocoder=self._vocoder(spec))
         seconds = time.perf_counter() - began
         self.steps.add(utterance.record)
         return {"utterance": utterance, "seconds": seconds, "controls": controls, "spec": spec}
+
+
+def streaming_wav_header(sample_rate: int) -> bytes:
+    """A 16-bit mono WAV header for audio of unknown length: the sizes at their maximum, as
+    browsers and players read a stream that ends when the connection does."""
+    unknown = 0xFFFFFFFF
+    return (b"RIFF" + struct.pack("<I", unknown) + b"WAVEfmt "
+            + struct.pack("<IHHIIHH", 16, 1, 1, sample_rate, 2 * sample_rate, 2, 16)
+            + b"data" + struct.pack("<I", unknown - 36))
 
 
 def summary(job_id: str, result: dict[str, Any]) -> dict[str, Any]:
@@ -237,6 +285,17 @@ def create_app(demo: Demo) -> flask.Flask:
         except QueueFull as problem:
             return error(str(problem), 503)
         return flask.make_response(flask.jsonify(job=job_id), 202)
+
+    @app.get("/api/stream")
+    def stream() -> flask.Response:
+        """GET, so that an <audio> element plays it: the query holds the text and controls."""
+        try:
+            audio = demo.stream(flask.request.args.to_dict())
+        except UserInputError as problem:
+            return error(str(problem))
+        except QueueFull as problem:
+            return error(str(problem), 503)
+        return flask.Response(audio, mimetype="audio/wav")
 
     @app.get("/api/jobs/<job_id>")
     def job_state(job_id: str) -> flask.Response:
