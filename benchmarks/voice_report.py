@@ -24,14 +24,15 @@ import torch
 import yaml
 
 sys.path.insert(0, str(Path(__file__).parent))
-from pitch_sweep import COLUMNS, _cells, _header, write_csv
+from pitch_sweep import _cells, _header, write_csv
 from tune import choose, judged_mos, row
 
 from tts_ebm import sampler_config
+from tts_ebm.evaluation.metric_table import pick
 from tts_ebm.evaluation.report import JUDGES, _versus_mu
 from tts_ebm.training.clock import spent
 
-PLOTTED = ("wer", "dnsmos_p808", "distill_mos", "log_f0_rmse_cents")
+PLOTTED = pick("wer", "dnsmos_p808", "distill_mos", "log_f0_rmse_cents")
 
 
 def _judged(folder: Path) -> dict | None:
@@ -100,7 +101,7 @@ def plot(points: list[tuple[int, float, dict[str, dict]]], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    metrics = [c for c in COLUMNS if c.key in PLOTTED]
+    metrics = PLOTTED
     figure, axes = plt.subplots(2, len(metrics), figsize=(4 * len(metrics), 6.5),
                                 constrained_layout=True)
     for row_axes, (x_label, index) in zip(axes, (("training steps", 0), ("CPU-hours", 1))):
