@@ -164,6 +164,22 @@ def test_resumed_run_matches_uninterrupted_run_exactly(runs):
     assert (killed / "config.yaml").is_file() and any((killed / "logs").iterdir())
 
 
+def test_two_runs_of_one_config_give_identical_checkpoints(runs, dump, tmp_path):
+    """Same seed, config and dump on one machine: bit-identical weights, EMA and optimiser
+    state (what the benchmark's seed rows rely on)."""
+    full, _, _ = runs
+    config = make_config(dump, "delta", max_steps=8, ckpt_every=4, val_every=3)
+    train(config, tmp_path, progress=False)
+    a = torch.load(full / "checkpoints" / "last.ckpt", weights_only=True)
+    b = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)
+    for part in ("state_dict", "tts_ebm"):
+        left = a[part] if part == "state_dict" else a[part]["ema_state_dict"]
+        right = b[part] if part == "state_dict" else b[part]["ema_state_dict"]
+        assert all(torch.equal(left[name], right[name]) for name in left), part
+    assert a["optimizer_states"][0]["state"][3]["exp_avg_sq"].equal(
+        b["optimizer_states"][0]["state"][3]["exp_avg_sq"])
+
+
 def test_the_clock_counts_on_across_a_resume(runs):
     full, killed, summary = runs
     at_4 = spent(torch.load(killed / "checkpoints" / "step00000004.ckpt", weights_only=True))
