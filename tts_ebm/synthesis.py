@@ -96,8 +96,9 @@ class Synthesizer:
 
     @staticmethod
     def from_onnx(folder: str | Path, threads: int | None = None) -> OnnxVoice:
-        """A voice folder of `tts-ebm export-onnx`, run by onnxruntime: an OnnxVoice, with the
-        same `synthesize`, `to_file` and `stream` calls (its K and sampler fixed at export).
+        """A voice folder of `tts-ebm export-onnx`, run by onnxruntime: an OnnxVoice, whose
+        `synthesize`, `to_file` and `stream` take temperature, length_scale and seed (K and the
+        sampler are fixed at export).
         Importing this module imports torch; a deployment without it imports
         `tts_ebm.onnx_runtime.OnnxVoice` itself."""
         from tts_ebm.onnx_runtime import OnnxVoice
