@@ -67,15 +67,19 @@ def compare_table(exp: Path) -> str:
 def curve_points(exp: Path) -> list[tuple[int, float, dict[str, dict]]]:
     """(step, training CPU-hours, {setting: judged}) of every judged checkpoint."""
     points = []
-    for folder in sorted((exp / "curve").iterdir(), key=lambda p: int(p.name)):
+    steps = [p for p in (exp / "curve").iterdir() if p.name.isdigit()]
+    for folder in sorted(steps, key=lambda p: int(p.name)):
         checkpoint = exp / "train" / "checkpoints" / f"step{int(folder.name):08d}.ckpt"
         clock = spent(torch.load(checkpoint, map_location="cpu", weights_only=True))
         points.append((int(folder.name), clock["cpu_seconds"] / 3600, _ks(folder)))
     return points
 
 
-def curve_table(points: list[tuple[int, float, dict[str, dict]]]) -> str:
+def curve_table(points: list[tuple[int, float, dict[str, dict]]], ceiling: dict | None) -> str:
     lines = _header(["steps", "CPU-h", "K"])
+    if ceiling is not None:  # the val set's copy synthesis
+        lines.append("| " + " | ".join(["copy synthesis", "–", "–", *_cells(ceiling), "–", "–"])
+                     + " |")
     for step, hours, settings in points:
         mu = settings.get("K0")
         for name, judged in settings.items():
@@ -154,7 +158,8 @@ def main() -> None:
         print("## Comparison (first 30 val sentences)\n\n" + compare_table(exp) + "\n")
     points = curve_points(exp) if (exp / "curve").is_dir() else []
     if points:
-        print("## Learning curve (100 val sentences)\n\n" + curve_table(points) + "\n")
+        ceiling = _judged(exp / "curve" / "copy_synthesis")
+        print("## Learning curve (100 val sentences)\n\n" + curve_table(points, ceiling) + "\n")
         if args.plot:
             plot(points, args.plot)
     for name, title in (("tune", "## Sampler settings of the final checkpoint (100 val)"),

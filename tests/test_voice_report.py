@@ -49,6 +49,7 @@ def test_the_report_reads_every_stage_and_chooses_by_the_tuning_rule(tmp_path, m
                    checkpoints / f"step{step:08d}.ckpt")
         _judged(exp / "curve" / str(step) / "K0", 0.5, 3.0, 2.0)
         _judged(exp / "curve" / str(step) / "K2", 0.5, 3.1, 2.1)
+    _judged(exp / "curve" / "copy_synthesis", 0.2, 3.9, 3.6)
     # WER tie within 0.05: K2_tau0 and K4_tau0; K4 has the higher mean of the two judges
     for name, steps, wer, p808, distill in (("K0", 0, 0.30, 3.0, 2.0),
                                             ("K2_tau0", 2, 0.30, 3.2, 2.2),
@@ -64,6 +65,7 @@ def test_the_report_reads_every_stage_and_chooses_by_the_tuning_rule(tmp_path, m
     out = capsys.readouterr().out
     assert "| b8_lr2e-3 | 682 | 9.7 | 3.34 | 0 | 90.0 ± 5.0 | 3.10 ± 0.02 | 1.50 ± 0.02 |" in out
     assert "| 2000 | 0.50 | 2 | 50.0 ± 5.0 | 3.10 ± 0.02 | 2.10 ± 0.02 |" in out
+    assert "| copy synthesis | – | – | 20.0 ± 5.0 | 3.90 ± 0.02 | 3.60 ± 0.02 |" in out
     assert "| +0.10 ± 0.00 | +0.10 ± 0.00 |" in out  # K = 2 against μ, sentence by sentence
     assert "chosen: K4_tau0" in out
     chosen = sampler_config.read(tmp_path / "chosen.yaml")

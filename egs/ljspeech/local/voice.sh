@@ -7,7 +7,8 @@
 #             each (steps = budget / the measured step cost), judged on the first 30 val
 #             sentences at K = 0 and 2
 #   train     the long run, conf/cpu_voice/delta.yaml (resumes from last.ckpt; kill it any time)
-#   curve     every kept checkpoint of CURVE_STEPS judged on the 100 val sentences at K = 0, 2
+#   curve     the val set's copy synthesis (its ceiling), then every kept checkpoint of
+#             CURVE_STEPS judged on the 100 val sentences at K = 0, 2
 #   tune      the final checkpoint's (exp/voice/final.ckpt, a link to the chosen step) sampler
 #             settings (GRID) on the 100 val sentences; the tuning rule of benchmarks/tune.py
 #             picks one into exp/voice/chosen.yaml
@@ -71,6 +72,18 @@ judge() {
     touch "$out/eval/.done"
 }
 
+# copy_synthesis TEXT REFS OUT: the reference mels through the same vocoder, judged (the ceiling)
+copy_synthesis() {
+    local text=$1 refs=$2 out=$3
+    [ -e "$out/eval/.done" ] && return 0
+    tts-ebm vocode --mels "$dump/mels" --ids "$text" --out "$out/synth" --vocoder hifigan-lj \
+        >/dev/null
+    tts-ebm evaluate --reference "$refs" --text-file "$text" --synthesized "$out/synth" \
+        --out "$out/eval/metrics.json" --reference-features "$exp/reference_features" \
+        "${EVAL[@]}" >/dev/null
+    touch "$out/eval/.done"
+}
+
 train() {  # train CONFIG OUT [overrides...]
     local config=$1 out=$2
     shift 2
@@ -127,16 +140,7 @@ case "${1:?usage: local/voice.sh compare|train|curve|tune|test|unseen|package}" 
             --temperature 0
         judge "$exp/final.ckpt" "$text" "$dump/test_ref_wavs" "$exp/test/chosen" \
             --sampler-config "$exp/chosen.yaml"
-        if [ ! -e "$exp/test/copy_synthesis/eval/.done" ]; then  # the vocoder's ceiling
-            tts-ebm vocode --mels "$dump/mels" --ids "$text" --out "$exp/test/copy_synthesis/synth" \
-                --vocoder hifigan-lj >/dev/null
-            tts-ebm evaluate --reference "$dump/test_ref_wavs" --text-file "$text" \
-                --synthesized "$exp/test/copy_synthesis/synth" \
-                --out "$exp/test/copy_synthesis/eval/metrics.json" \
-                --reference-features "$exp/reference_features" --reference-mels "$dump/mels" \
-                "${EVAL[@]}" >/dev/null
-            touch "$exp/test/copy_synthesis/eval/.done"
-        fi ;;
+        copy_synthesis "$text" "$dump/test_ref_wavs" "$exp/test/copy_synthesis" ;;
     unseen)  # the demo's held-out sentences, spoken by the same festival voice
         unseen=../mini/data/unseen/dump
         [ -s "$unseen/test_text.txt" ] || { echo "no $unseen: run egs/mini/local/pitch_sweep.sh --unseen first" >&2; exit 1; }
@@ -159,6 +163,7 @@ case "${1:?usage: local/voice.sh compare|train|curve|tune|test|unseen|package}" 
             --out ../../tts_ebm/voices/slt ;;
     curve)
         text=$(split_set val)
+        copy_synthesis "$text" "$dump/val_ref_wavs" "$exp/curve/copy_synthesis"
         for step in $CURVE_STEPS; do
             checkpoint=$(printf '%s/train/checkpoints/step%08d.ckpt' "$exp" "$step")
             [ -f "$checkpoint" ] || continue
